@@ -1,0 +1,2 @@
+import ConvRT
+print("convrt")
