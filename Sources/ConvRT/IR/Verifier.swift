@@ -1,0 +1,40 @@
+/// Structural checks on a graph: unique names, operands defined before use, operand
+/// counts, outputs defined. Run before shape inference and after every pass in tests.
+public enum GraphVerifier {
+    /// Throws a `ConvRTError` naming the first structural problem.
+    public static func verify(_ graph: Graph) throws {
+        var defined = Set<String>()
+        for input in graph.inputs {
+            guard defined.insert(input.name).inserted else {
+                throw ConvRTError("duplicate input name '\(input.name)'")
+            }
+        }
+        for node in graph.nodes {
+            let expected = node.op.operandCount
+            guard node.inputs.count == expected else {
+                throw ConvRTError("takes \(expected) input\(expected == 1 ? "" : "s"), got \(node.inputs.count)",
+                                  context: node.label, at: node.location)
+            }
+            for name in node.inputs where !defined.contains(name) {
+                throw ConvRTError("undefined name '\(name)'", context: node.label, at: node.location)
+            }
+            guard defined.insert(node.name).inserted else {
+                throw ConvRTError("duplicate name '\(node.name)'", context: node.label, at: node.location)
+            }
+        }
+        guard !graph.outputs.isEmpty else { throw ConvRTError("the model has no outputs") }
+        for name in graph.outputs where !defined.contains(name) {
+            throw ConvRTError("output '\(name)' is not defined")
+        }
+    }
+}
+
+extension Op {
+    /// How many operands the op consumes.
+    public var operandCount: Int {
+        switch self {
+        case .conv, .unfold, .fold, .relu: return 1
+        case .add: return 2
+        }
+    }
+}

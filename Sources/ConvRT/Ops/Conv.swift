@@ -1,0 +1,243 @@
+/// Validation and shape functions for Conv/ConvTranspose (1-3 spatial dims, Lazy or not).
+///
+/// Checks run in PyTorch's order (module constructor, then the first forward) and
+/// reuse its wording, so a configuration PyTorch rejects fails here with the same text.
+extension ConvAttributes {
+    /// The name ATen uses in rank errors: `conv2d`, `conv_transpose3d`, or the Lazy module's class name.
+    var functionName: String {
+        if isLazy { return displayName }
+        return (transposed ? "conv_transpose" : "conv") + "\(spatialRank)d"
+    }
+
+    /// Checks PyTorch's module constructor makes (for a Lazy layer: once `inChannels` is known).
+    func validateDeclaration() throws {
+        for (name, list) in [("kernel_size", kernelSize), ("stride", stride), ("dilation", dilation),
+                             ("output_padding", outputPadding)] {
+            try checkListLength(name, list)
+        }
+        if case .explicit(let p) = padding { try checkListLength("padding", p) }
+        guard groups > 0 else { throw ConvRTError("groups must be a positive integer") }
+        if let inChannels {
+            guard inChannels >= 0 else { throw ConvRTError("in_channels must be non-negative, but got \(inChannels)") }
+            guard inChannels % groups == 0 else { throw ConvRTError("in_channels must be divisible by groups") }
+        }
+        guard outChannels >= 0 else { throw ConvRTError("out_channels must be non-negative, but got \(outChannels)") }
+        guard outChannels % groups == 0 else { throw ConvRTError("out_channels must be divisible by groups") }
+        if transposed {
+            try validateTransposedDeclaration()
+        } else if padding == .same, stride.contains(where: { $0 != 1 }) {
+            throw ConvRTError("padding='same' is not supported for strided convolutions")
+        }
+    }
+
+    private func validateTransposedDeclaration() throws {
+        guard paddingMode == .zeros else {
+            throw ConvRTError("Only \"zeros\" padding mode is supported for \(displayName)")
+        }
+        switch padding {
+        case .same: throw ConvRTError("padding='same' is not supported for \(displayName)")
+        case .valid: throw ConvRTError("padding='valid' is not supported for \(displayName)")
+        case .explicit: break
+        }
+    }
+
+    private func checkListLength(_ name: String, _ list: [Int]) throws {
+        guard list.count == spatialRank else {
+            throw ConvRTError("expected \(name) to be a single integer value or a list of \(spatialRank) values to match the convolution dimensions, but got \(name)=\(list.bracketed)")
+        }
+    }
+
+    /// Per-dim padding before and after each spatial dim (non-transposed convs).
+    var padBeginEnd: (begin: [Int], end: [Int]) {
+        switch padding {
+        case .valid:
+            let zeros = [Int](repeating: 0, count: spatialRank)
+            return (zeros, zeros)
+        case .explicit(let p):
+            return (p, p)
+        case .same:
+            let split = zip(kernelSize, dilation).map { ConvGeometry.samePadding(kernel: $0, dilation: $1) }
+            return (split.map(\.begin), split.map(\.end))
+        }
+    }
+
+    /// Symmetric padding of a transposed conv (declaration checks guarantee `.explicit`).
+    var transposedPadding: [Int] {
+        if case .explicit(let p) = padding { return p }
+        return [Int](repeating: 0, count: spatialRank)
+    }
+
+    /// PyTorch's weight shape: Conv `(out, in/groups, *k)`, ConvTranspose `(in, out/groups, *k)`.
+    func weightShape(inChannels c: Int) -> [Int] {
+        let g = max(groups, 1)
+        return (transposed ? [c, outChannels / g] : [outChannels, c / g]) + kernelSize
+    }
+
+    /// `weight.size(1) * prod(k)`, the fan-in PyTorch's default init uses.
+    func fanIn(inChannels c: Int) -> Int {
+        weightShape(inChannels: c)[1] * kernelSize.reduce(1, *)
+    }
+}
+
+/// The forward-time checks and output shape of one convolution.
+struct ConvShapeFunction {
+    var attributes: ConvAttributes
+    var input: SymbolicShape
+
+    private var rank: Int { attributes.spatialRank }
+    private var isBatched: Bool { input.count == rank + 2 }
+    private var spatial: SymbolicShape { Array(input.suffix(rank)) }
+    /// The shape ATen prints in messages: unbatched inputs are shown with the batch dim it adds.
+    private var batchedForMessages: String { (isBatched ? input : [.known(1)] + input).rendered }
+
+    /// Validates the input against the layer; returns the attributes (Lazy channels resolved) and output shape.
+    func infer() throws -> (attributes: ConvAttributes, output: SymbolicShape) {
+        var a = attributes
+        try checkRank()
+        let channelDim = input[isBatched ? 1 : 0]
+        guard let channels = channelDim.value else {
+            throw ConvRTError("the input's channel dimension must be known when the model is compiled, but it is '\(channelDim)'")
+        }
+        if a.inChannels == nil { a.inChannels = channels }
+        try a.validateDeclaration()
+        try checkPaddingMode()
+        try checkSigns()
+        let inChannels = a.inChannels ?? channels
+        let weight = a.weightShape(inChannels: inChannels)
+        let expectedChannels = a.transposed ? weight[0] : weight[1] * a.groups
+        guard channels == expectedChannels else {
+            let prefix = a.transposed ? "Given transposed=1" : "Given groups=\(a.groups)"
+            throw ConvRTError("\(prefix), weight of size \(weight.bracketed), expected input\(batchedForMessages) to have \(expectedChannels) channels, but got \(channels) channels instead")
+        }
+        let outSpatial = a.transposed ? try transposedSpatial() : try convSpatial()
+        let leading: SymbolicShape = isBatched ? [input[0], .known(a.outChannels)] : [.known(a.outChannels)]
+        return (a, leading + outSpatial)
+    }
+
+    private func checkRank() throws {
+        guard input.count == rank + 1 || input.count == rank + 2 else {
+            throw ConvRTError("Expected \(rank + 1)D (unbatched) or \(rank + 2)D (batched) input to \(attributes.functionName), but got input of size: \(input.rendered)")
+        }
+    }
+
+    /// `F.pad` runs before the convolution for non-zero padding modes, so its limits come first.
+    private func checkPaddingMode() throws {
+        let mode = attributes.paddingMode
+        guard mode == .reflect || mode == .circular, !attributes.transposed else { return }
+        let (begin, end) = attributes.padBeginEnd
+        for d in 0..<rank {
+            guard let size = spatial[d].value, begin[d] >= 0, end[d] >= 0 else { continue }
+            if mode == .reflect, begin[d] >= size || end[d] >= size {
+                let dim = input.count - rank + d
+                throw ConvRTError("Padding size should be less than the corresponding input dimension, but got: padding (\(begin[d]), \(end[d])) at dimension \(dim) of input \(input.rendered)")
+            }
+            if mode == .circular, begin[d] > size || end[d] > size {
+                throw ConvRTError("Padding value causes wrapping around more than once.")
+            }
+        }
+    }
+
+    private func checkSigns() throws {
+        let a = attributes
+        if case .explicit(let p) = a.padding, p.contains(where: { $0 < 0 }) {
+            throw ConvRTError("negative padding is not supported")
+        }
+        if a.transposed, a.outputPadding.contains(where: { $0 < 0 }), a.outputSize == nil {
+            throw ConvRTError("negative output_padding is not supported")
+        }
+        if a.stride.contains(where: { $0 <= 0 }) { throw ConvRTError("non-positive stride is not supported") }
+        if a.dilation.contains(where: { $0 <= 0 }) {
+            throw ConvRTError("dilation should be greater than zero, but got \(a.dilation.bracketed)")
+        }
+        if a.kernelSize.contains(where: { $0 <= 0 }) {
+            throw ConvRTError("kernel size should be greater than zero, but got \(Self.namedDims(a.kernelSize, "kernel"))")
+        }
+    }
+
+    /// `kernel_height: 0 kernel_width: 3`, with depth for 3-D.
+    static func namedDims(_ values: [Int], _ prefix: String) -> String {
+        let names = ["depth", "height", "width"].suffix(values.count)
+        return zip(names, values).map { "\(prefix)_\($0): \($1)" }.joined(separator: " ")
+    }
+
+    private func convSpatial() throws -> SymbolicShape {
+        let a = attributes
+        let (begin, end) = a.padBeginEnd
+        var padded: [Int] = [], extents: [Int] = [], out: SymbolicShape = []
+        for d in 0..<rank {
+            let extent = ConvGeometry.dilatedExtent(kernel: a.kernelSize[d], dilation: a.dilation[d])
+            switch spatial[d] {
+            case .known(let l):
+                padded.append(l + begin[d] + end[d])
+                extents.append(extent)
+                out.append(.known(ConvGeometry.convOutputLength(
+                    input: l, kernel: a.kernelSize[d], stride: a.stride[d], dilation: a.dilation[d],
+                    padBegin: begin[d], padEnd: end[d])))
+            case .symbol(let s):
+                out.append(.symbol(SymbolicArithmetic.slidingLength(
+                    s, numeratorOffset: begin[d] + end[d] - extent, stride: a.stride[d])))
+            }
+        }
+        if zip(padded, extents).contains(where: { $0 < $1 }) {
+            let p = padded.map(String.init).joined(separator: " x ")
+            let k = extents.map(String.init).joined(separator: " x ")
+            throw ConvRTError("Calculated padded input size per channel: (\(p)). Kernel size: (\(k)). Kernel size can't be greater than actual input size")
+        }
+        return out
+    }
+
+    private func transposedSpatial() throws -> SymbolicShape {
+        let outputPadding = try resolvedOutputPadding()
+        let a = attributes
+        let p = a.transposedPadding
+        let valid = zip(outputPadding, zip(a.stride, a.dilation)).allSatisfy { op, sd in op < sd.0 || op < sd.1 }
+        guard valid else {
+            let parts = [Self.namedDims(outputPadding, "output_padding"), Self.namedDims(a.stride, "stride"),
+                         Self.namedDims(a.dilation, "dilation")]
+            throw ConvRTError("output padding must be smaller than either stride or dilation, but got \(parts.joined(separator: " "))")
+        }
+        var out: SymbolicShape = []
+        for d in 0..<rank {
+            switch spatial[d] {
+            case .known(let l):
+                out.append(.known(ConvGeometry.transposedOutputLength(
+                    input: l, kernel: a.kernelSize[d], stride: a.stride[d], dilation: a.dilation[d],
+                    padding: p[d], outputPadding: outputPadding[d])))
+            case .symbol(let s):
+                let c = -a.stride[d] - 2 * p[d] + a.dilation[d] * (a.kernelSize[d] - 1) + outputPadding[d] + 1
+                out.append(.symbol(SymbolicArithmetic.scaled(s, by: a.stride[d], plus: c)))
+            }
+        }
+        let known = out.compactMap(\.value)
+        if known.count == rank, known.contains(where: { $0 < 1 }) {
+            let inSizes = spatial.map(\.description).joined(separator: " x ")
+            throw ConvRTError("Given input size per channel: (\(inSizes)). Calculated output size per channel: (\(known.map(String.init).joined(separator: " x "))). Output size is too small")
+        }
+        return out
+    }
+
+    /// PyTorch's `_output_padding`: `output_size` (spatial or all dims) becomes output_padding after a range check.
+    private func resolvedOutputPadding() throws -> [Int] {
+        let a = attributes
+        guard var requested = a.outputSize else { return a.outputPadding }
+        let nonSpatial = isBatched ? 2 : 1
+        if requested.count == nonSpatial + rank { requested.removeFirst(nonSpatial) }
+        guard requested.count == rank else {
+            throw ConvRTError("ConvTranspose\(rank)D: for \(input.count)D input, output_size must have \(rank) or \(nonSpatial + rank) elements (got \(a.outputSize?.count ?? 0))")
+        }
+        guard let sizes = spatial.concrete else {
+            throw ConvRTError("output_size needs concrete spatial input dims, but the input is \(input.rendered)")
+        }
+        let p = a.transposedPadding
+        let minSizes = (0..<rank).map { d in
+            ConvGeometry.transposedOutputLength(input: sizes[d], kernel: a.kernelSize[d], stride: a.stride[d],
+                                                dilation: a.dilation[d], padding: p[d], outputPadding: 0)
+        }
+        let maxSizes = zip(minSizes, a.stride).map { $0 + $1 - 1 }
+        for d in 0..<rank where requested[d] < minSizes[d] || requested[d] > maxSizes[d] {
+            let inputSize = Array(input.dropFirst(2)).rendered
+            throw ConvRTError("requested an output size of \(requested.bracketed), but valid sizes range from \(minSizes.bracketed) to \(maxSizes.bracketed) (for an input of torch.Size(\(inputSize)))")
+        }
+        return zip(requested, minSizes).map { $0 - $1 }
+    }
+}

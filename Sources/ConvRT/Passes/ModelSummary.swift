@@ -1,0 +1,91 @@
+/// One row of `convrt inspect`: what a node computes, its shapes and its cost.
+public struct NodeSummary: Sendable {
+    public var name: String
+    public var op: String
+    public var inputs: [String]
+    public var inputShapes: [SymbolicShape]
+    public var outputShape: SymbolicShape
+    /// Key attributes, e.g. `k=3x3 s=2 p=1 g=4`.
+    public var attributes: String
+    public var parameterCount: Int
+    /// Floating-point operations (a multiply-add counts 2); `nil` while dims are symbolic.
+    public var flops: Int?
+}
+
+/// Per-node shapes, parameter counts and FLOPs of a shape-inferred graph.
+public struct ModelSummary: Sendable {
+    public var inputs: [(name: String, shape: SymbolicShape)]
+    public var nodes: [NodeSummary]
+    public var outputs: [String]
+
+    public var totalParameters: Int { nodes.reduce(0) { $0 + $1.parameterCount } }
+    /// Sum of all FLOPs, or `nil` if any node's count depends on unbound dims.
+    public var totalFLOPs: Int? {
+        nodes.reduce(Optional(0)) { sum, node in sum.flatMap { s in node.flops.map { s + $0 } } }
+    }
+
+    public init(_ inferred: InferredGraph) {
+        let graph = inferred.graph
+        inputs = graph.inputs.map { ($0.name, inferred.shape(of: $0.name)) }
+        outputs = graph.outputs
+        nodes = graph.nodes.map { node in
+            let inShapes = node.inputs.map { inferred.shape(of: $0) }
+            let outShape = inferred.shape(of: node.name)
+            let params = WeightBinding.parameters(of: Graph(inputs: [], nodes: [node], outputs: []))
+                .reduce(0) { $0 + $1.shape.reduce(1, *) }
+            return NodeSummary(
+                name: node.name, op: node.op.displayName, inputs: node.inputs, inputShapes: inShapes,
+                outputShape: outShape, attributes: Self.attributes(of: node.op), parameterCount: params,
+                flops: Self.flops(node.op, input: inShapes.first ?? [], output: outShape))
+        }
+    }
+
+    static func attributes(of op: Op) -> String {
+        func list(_ v: [Int]) -> String { Set(v).count == 1 ? String(v[0]) : v.map(String.init).joined(separator: "x") }
+        switch op {
+        case .conv(let a):
+            var parts = ["k=\(list(a.kernelSize))", "s=\(list(a.stride))"]
+            switch a.padding {
+            case .explicit(let p): parts.append("p=\(list(p))")
+            case .same: parts.append("p=same")
+            case .valid: parts.append("p=valid")
+            }
+            if a.dilation.contains(where: { $0 != 1 }) { parts.append("d=\(list(a.dilation))") }
+            if a.groups != 1 { parts.append("g=\(a.groups)") }
+            if a.transposed, a.outputPadding.contains(where: { $0 != 0 }) { parts.append("op=\(list(a.outputPadding))") }
+            if let size = a.outputSize { parts.append("out=\(size.map(String.init).joined(separator: "x"))") }
+            if a.paddingMode != .zeros { parts.append("mode=\(a.paddingMode.rawValue)") }
+            if !a.hasBias { parts.append("bias=false") }
+            parts.append("\(a.inChannels.map(String.init) ?? "?")->\(a.outChannels)")
+            return parts.joined(separator: " ")
+        case .unfold(let w):
+            return "k=\(list(w.kernelSize)) s=\(list(w.stride)) p=\(list(w.padding)) d=\(list(w.dilation))"
+        case .fold(let f):
+            return "out=\(f.outputSize.map(String.init).joined(separator: "x")) k=\(list(f.window.kernelSize)) s=\(list(f.window.stride)) p=\(list(f.window.padding)) d=\(list(f.window.dilation))"
+        case .relu, .add:
+            return ""
+        }
+    }
+
+    /// FLOPs with a multiply-add counted as 2; elementwise ops count one per output element.
+    static func flops(_ op: Op, input: SymbolicShape, output: SymbolicShape) -> Int? {
+        guard let inShape = input.concrete, let outShape = output.concrete else { return nil }
+        let outCount = outShape.reduce(1, *)
+        switch op {
+        case .conv(let a):
+            let kernel = a.kernelSize.reduce(1, *)
+            if a.transposed {
+                let outPerGroup = a.outChannels / max(a.groups, 1)
+                return 2 * inShape.reduce(1, *) * outPerGroup * kernel
+            }
+            let inPerGroup = (a.inChannels ?? 0) / max(a.groups, 1)
+            return 2 * outCount * inPerGroup * kernel
+        case .fold:
+            return inShape.reduce(1, *)
+        case .unfold:
+            return 0
+        case .relu, .add:
+            return outCount
+        }
+    }
+}

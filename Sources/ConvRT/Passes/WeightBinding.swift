@@ -1,0 +1,117 @@
+/// One parameter a resolved graph needs, in PyTorch's `state_dict` layout.
+struct ParameterSpec {
+    var key: String
+    var shape: [Int]
+    /// `weight.size(1) * prod(kernel)`: sets PyTorch's default init bounds.
+    var fanIn: Int
+    var node: Node
+}
+
+/// Attaches parameters to a shape-inferred graph: from an `.npz` state_dict (PyTorch or
+/// MegEngine layout), or a deterministic seeded init with PyTorch's bounds.
+public enum WeightBinding {
+    /// The parameters of every node, in node order (weight before bias).
+    static func parameters(of graph: Graph) -> [ParameterSpec] {
+        graph.nodes.flatMap { node -> [ParameterSpec] in
+            guard case .conv(let a) = node.op, let c = a.inChannels else { return [] }
+            let fanIn = a.fanIn(inChannels: c)
+            var specs = [ParameterSpec(key: "\(node.name).weight", shape: a.weightShape(inChannels: c), fanIn: fanIn, node: node)]
+            if a.hasBias { specs.append(ParameterSpec(key: "\(node.name).bias", shape: [a.outChannels], fanIn: fanIn, node: node)) }
+            return specs
+        }
+    }
+
+    /// Binds `.npz` entries to the graph's parameters. Every needed key must be present with
+    /// a matching shape, and no other key may appear.
+    public static func bind(_ graph: Graph, entries: [(name: String, tensor: Tensor)], file: String) throws -> [String: Tensor] {
+        let provided = Dictionary(entries.map { ($0.name, $0.tensor) }, uniquingKeysWith: { first, _ in first })
+        var bound: [String: Tensor] = [:]
+        for spec in parameters(of: graph) {
+            guard let tensor = provided[spec.key] else {
+                throw ConvRTError("\(file): missing key '\(spec.key)' (expected shape \(spec.shape.bracketed))",
+                                  context: spec.node.label, at: spec.node.location)
+            }
+            guard let converted = canonical(tensor, for: spec) else {
+                throw ConvRTError("\(file): key '\(spec.key)' has shape \(tensor.shape.bracketed), but the layer needs \(spec.shape.bracketed)",
+                                  context: spec.node.label, at: spec.node.location)
+            }
+            bound[spec.key] = converted
+        }
+        if let extra = entries.map(\.name).first(where: { bound[$0] == nil }) {
+            throw ConvRTError("\(file): unexpected key '\(extra)': no layer of the model uses it")
+        }
+        return bound
+    }
+
+    /// Accepts PyTorch's layout as is, and MegEngine's grouped weight `(g, out/g, in/g, *k)` and
+    /// bias `(1, out, 1, ...)`, which hold the same elements in the same order.
+    static func canonical(_ tensor: Tensor, for spec: ParameterSpec) -> Tensor? {
+        if tensor.shape == spec.shape { return tensor }
+        guard case .conv(let a) = spec.node.op, !a.transposed || spec.key.hasSuffix(".bias") else { return nil }
+        let megEngine: [Int]
+        if spec.key.hasSuffix(".bias") {
+            megEngine = [1, a.outChannels] + [Int](repeating: 1, count: a.spatialRank)
+        } else {
+            megEngine = [a.groups, a.outChannels / a.groups] + spec.shape.dropFirst()
+        }
+        return tensor.shape == megEngine ? tensor.reshaped(spec.shape) : nil
+    }
+
+    /// Deterministic init with PyTorch's bounds: weight and bias uniform in ±1/sqrt(fan_in)
+    /// (bias 0 when fan_in is 0). Each key draws from its own stream seeded by `seed` and
+    /// the key, so adding a layer does not change the others.
+    public static func initialize(_ graph: Graph, seed: UInt64) -> [String: Tensor] {
+        var weights: [String: Tensor] = [:]
+        for spec in parameters(of: graph) {
+            let bound: Float = spec.fanIn > 0 ? 1 / Float(spec.fanIn).squareRoot() : 0
+            var rng = SplitMix64(seed: seed ^ fnv1a(spec.key))
+            let count = spec.shape.reduce(1, *)
+            let data = (0..<count).map { _ in (2 * rng.nextUnitFloat() - 1) * bound }
+            weights[spec.key] = Tensor(shape: spec.shape, data: data)
+        }
+        return weights
+    }
+
+    /// Checks that a graph carries exactly the parameters its layers need (e.g. one read from a `.pb`).
+    public static func validate(_ graph: Graph, file: String) throws {
+        let specs = parameters(of: graph)
+        for spec in specs {
+            guard let tensor = graph.weights[spec.key] else {
+                throw ConvRTError("\(file): missing weight '\(spec.key)'", context: spec.node.label, at: spec.node.location)
+            }
+            guard tensor.shape == spec.shape else {
+                throw ConvRTError("\(file): weight '\(spec.key)' has shape \(tensor.shape.bracketed), but the layer needs \(spec.shape.bracketed)",
+                                  context: spec.node.label, at: spec.node.location)
+            }
+        }
+        let needed = Set(specs.map(\.key))
+        if let extra = graph.weights.keys.sorted().first(where: { !needed.contains($0) }) {
+            throw ConvRTError("\(file): unexpected weight '\(extra)': no layer of the model uses it")
+        }
+    }
+}
+
+/// SplitMix64: a small, fast, well-distributed generator; reproducible on every platform.
+struct SplitMix64 {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1) with 24 bits of precision.
+    mutating func nextUnitFloat() -> Float {
+        Float(next() >> 40) / Float(1 << 24)
+    }
+}
+
+/// FNV-1a over UTF-8: a stable string hash (Swift's `Hasher` is randomly seeded per process).
+func fnv1a(_ s: String) -> UInt64 {
+    s.utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import ConvRT
+import Foundation
+
+@main
+struct ConvRTCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convrt",
+        abstract: "A graph-based inference runtime for convolutional networks.",
+        subcommands: [Compile.self, Infer.self, Inspect.self]
+    )
+}
+
+/// Runs a command body, turning every error into one `error: ...` line and exit status 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ConvRTError {
+        fail(error.description)
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        fail(error.localizedDescription)
+    }
+    func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        Foundation.exit(1)
+    }
+}
+
+/// Prints a `note: ...` line on stderr.
+func note(_ message: String) {
+    FileHandle.standardError.write(Data("note: \(message)\n".utf8))
+}
+
+/// A file URL for a command-line path, relative to the working directory.
+func fileURL(_ path: String) -> URL { URL(fileURLWithPath: path) }
+
+/// Parses `name=1,3,224,224`.
+func parseShapeBinding(_ text: String) throws -> (name: String, shape: [Int]) {
+    let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+    let dims = parts.count == 2 ? parts[1].split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) } : []
+    guard parts.count == 2, !parts[0].isEmpty, !dims.isEmpty, dims.allSatisfy({ ($0 ?? -1) >= 0 }) else {
+        throw ConvRTError("--input-shape expects NAME=D1,D2,... with non-negative integers, but got '\(text)'")
+    }
+    return (parts[0], dims.map { $0! })
+}
+
+/// Options shared by commands that load a model.
+struct ModelOptions: ParsableArguments {
+    @Argument(help: "The model: a .convnet file or a compiled .pb.")
+    var model: String
+
+    @Option(help: "An .npz of weights to use instead of the .convnet file's `weights` statement.")
+    var weights: String?
+
+    @Option(help: "Seed for the deterministic init used when a .convnet has no weights.")
+    var seed: UInt64 = 0
+
+    func load() throws -> InferredGraph {
+        let options = CompileOptions(weightsOverride: weights.map(fileURL), seed: seed)
+        return try ModelCompiler.load(contentsOf: fileURL(model), options: options)
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import ConvRT
+import Foundation
+
+struct Infer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a model on NumPy inputs.",
+        discussion: "One output goes to an .npy; several go to an .npz keyed by output name. Without -o, prints a summary of each output.")
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Argument(help: "The input .npy, for a model with one input.")
+    var input: String?
+
+    @Option(name: .customLong("input"), help: "A named input as NAME=PATH.npy (repeatable).")
+    var namedInputs: [String] = []
+
+    @Option(name: .shortAndLong, help: "Output .npy (one output) or .npz (any number of outputs).")
+    var output: String?
+
+    func run() throws {
+        try reportingErrors {
+            let inferred = try modelOptions.load()
+            let inputs = try loadInputs(for: inferred.graph)
+            let outputs = try ReferenceExecutor.run(inferred.graph, inputs: inputs)
+            let ordered = inferred.graph.outputs.map { ($0, outputs[$0]!) }
+            if let output {
+                try write(ordered, to: output)
+            } else {
+                for (name, tensor) in ordered { print(describe(name, tensor)) }
+            }
+        }
+    }
+
+    private func loadInputs(for graph: Graph) throws -> [String: Tensor] {
+        var paths: [String: String] = [:]
+        for binding in namedInputs {
+            let parts = binding.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw ConvRTError("--input expects NAME=PATH.npy, but got '\(binding)'")
+            }
+            paths[parts[0]] = parts[1]
+        }
+        if let input {
+            guard graph.inputs.count == 1 else {
+                throw ConvRTError("the model has \(graph.inputs.count) inputs (\(graph.inputs.map(\.name).joined(separator: ", "))); pass each with --input NAME=PATH.npy")
+            }
+            paths[graph.inputs[0].name] = input
+        }
+        var tensors: [String: Tensor] = [:]
+        for (name, path) in paths {
+            let (tensor, notes) = try NPY.read(contentsOf: fileURL(path))
+            notes.forEach(note)
+            tensors[name] = tensor
+        }
+        return tensors
+    }
+
+    private func write(_ outputs: [(String, Tensor)], to path: String) throws {
+        let url = fileURL(path)
+        if url.pathExtension.lowercased() == "npz" {
+            try NPZ.write(outputs.map { (name: $0.0, tensor: $0.1) }, to: url)
+        } else if outputs.count == 1 {
+            try NPY.write(outputs[0].1, to: url)
+        } else {
+            throw ConvRTError("the model has \(outputs.count) outputs (\(outputs.map(\.0).joined(separator: ", "))); write them to an .npz")
+        }
+    }
+
+    private func describe(_ name: String, _ t: Tensor) -> String {
+        var line = "\(name): shape \(t.shape.dims.rendered)"
+        guard !t.data.isEmpty else { return line + " (empty)" }
+        let mean = t.data.reduce(0.0) { $0 + Double($1) } / Double(t.count)
+        line += String(format: " min %.6g max %.6g mean %.6g", t.data.min()!, t.data.max()!, mean)
+        let head = t.data.prefix(6).map { String(format: "%.6g", $0) }.joined(separator: ", ")
+        return line + " [\(head)\(t.count > 6 ? ", ..." : "")]"
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import ConvRT
+import Foundation
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the shapes shape inference resolved, parameters and FLOPs of each node.")
+
+    enum Format: String, ExpressibleByArgument { case table, json }
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .customLong("input-shape"), help: "Bind an input's shape, e.g. x=1,3,224,224 (repeatable).")
+    var inputShapes: [String] = []
+
+    @Option(help: "table or json.")
+    var format: Format = .table
+
+    func run() throws {
+        try reportingErrors {
+            var inferred = try modelOptions.load()
+            if !inputShapes.isEmpty {
+                inferred = try rebind(inferred)
+            }
+            let summary = ModelSummary(inferred)
+            print(format == .json ? try json(summary) : table(summary))
+        }
+    }
+
+    /// Re-runs shape inference with some inputs bound to concrete shapes.
+    private func rebind(_ inferred: InferredGraph) throws -> InferredGraph {
+        let graph = inferred.graph
+        var shapes = Dictionary(uniqueKeysWithValues: graph.inputs.map { ($0.name, $0.shape) })
+        for text in inputShapes {
+            let (name, dims) = try parseShapeBinding(text)
+            guard shapes[name] != nil else {
+                throw ConvRTError("--input-shape: unknown input '\(name)'; the model's inputs are \(graph.inputs.map(\.name).joined(separator: ", "))")
+            }
+            shapes[name] = dims.dims
+        }
+        let concrete = shapes.compactMapValues(\.concrete)
+        let partial = Graph(inputs: graph.inputs.filter { concrete[$0.name] != nil }, nodes: [], outputs: [])
+        _ = try ShapeInference.bindInputs(partial, shapes: concrete)
+        return try ShapeInference.run(graph, inputShapes: shapes)
+    }
+
+    private func table(_ s: ModelSummary) -> String {
+        var rows = [["name", "op", "inputs", "output", "attributes", "params", "FLOPs"]]
+        for input in s.inputs {
+            rows.append([input.name, "Input", "", input.shape.rendered, "", "", ""])
+        }
+        for n in s.nodes {
+            let ins = zip(n.inputs, n.inputShapes).map { "\($0)\($1.rendered)" }.joined(separator: " ")
+            rows.append([n.name, n.op, ins, n.outputShape.rendered, n.attributes, String(n.parameterCount),
+                         n.flops.map(formatCount) ?? "?"])
+        }
+        var text = renderTable(rows)
+        let flops = s.totalFLOPs.map(formatCount) ?? "? (symbolic dims: bind them with --input-shape)"
+        text += "\ntotal: \(s.nodes.count) nodes, \(s.totalParameters) parameters, \(flops) FLOPs"
+        text += "\noutputs: " + s.outputs.map { "\($0)\(s.nodes.first { n in n.name == $0 }?.outputShape.rendered ?? "")" }.joined(separator: ", ")
+        return text
+    }
+
+    private func json(_ s: ModelSummary) throws -> String {
+        func shape(_ dims: SymbolicShape) -> [Any] { dims.map { $0.value.map { $0 as Any } ?? $0.description } }
+        let object: [String: Any] = [
+            "inputs": s.inputs.map { ["name": $0.name, "shape": shape($0.shape)] },
+            "nodes": s.nodes.map { n -> [String: Any] in
+                ["name": n.name, "op": n.op, "inputs": n.inputs, "input_shapes": n.inputShapes.map(shape),
+                 "output_shape": shape(n.outputShape), "attributes": n.attributes, "params": n.parameterCount,
+                 "flops": n.flops.map { $0 as Any } ?? NSNull()]
+            },
+            "outputs": s.outputs,
+            "totals": ["params": s.totalParameters, "flops": s.totalFLOPs.map { $0 as Any } ?? NSNull()],
+        ]
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// `1234567` as `1.23M`.
+func formatCount(_ n: Int) -> String {
+    let units: [(Double, String)] = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")]
+    for (scale, suffix) in units where Double(n) >= scale {
+        return String(format: "%.2f%@", Double(n) / scale, suffix)
+    }
+    return String(n)
+}
+
+/// Left-aligned columns separated by two spaces, with a rule under the header.
+func renderTable(_ rows: [[String]]) -> String {
+    let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+    func line(_ row: [String]) -> String {
+        zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            .trimmingCharacters(in: .whitespaces)
+    }
+    let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
+    return ([line(rows[0]), rule] + rows.dropFirst().map(line)).joined(separator: "\n")
+}

@@ -1,2 +1,0 @@
-import ConvRT
-print("convrt")
