@@ -1,0 +1,981 @@
+#!/usr/bin/env python3
+"""Regenerates convrt's PyTorch golden fixtures (deterministic: rerunning changes no byte).
+
+    /work/venv/bin/python Tools/gen_fixtures.py            # write + verify everything
+    /work/venv/bin/python Tools/gen_fixtures.py --check    # verify the committed files only
+
+Writes, under Tests/ConvRTTests/Fixtures/:
+  layers/<case>.convnet        the model (`weights "<case>.npz"` when it has parameters)
+  layers/<case>.npz            state_dict arrays keyed `<layer>.weight` / `<layer>.bias`
+                               (MegEngine layouts for layers with conv_mode=...)
+  layers/<case>.in.npy         float32 input (`<case>.in.<name>.npy` when several inputs)
+  layers/<case>.out.npy        float32 expected output (`<case>.out.<name>.npy` when several)
+  layers/manifest.json         [{case, inputs, outputs, weights, max_abs_expected}]
+  errors.json                  invalid models with PyTorch's exact error text and stage
+
+The oracle: PyTorch's modules run in float64 on the float32 weights and inputs, then the result
+is rounded to float32 (so it is the exactly-rounded answer, not one float32 summation order).
+
+The generator never builds torch modules directly: it writes `.convnet` text, parses it back
+(`parse` below implements the DSL) and builds the modules from the parsed text, so every
+committed model is by construction the network PyTorch ran. `--check` reloads the written weights
+the other way round (npz -> modules, strict) and recomputes every output.
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import io
+import json
+import pathlib
+import re
+import sys
+import warnings
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+warnings.simplefilter("ignore")  # 'same' + even kernel, zero-element init: expected here.
+torch.set_num_threads(1)
+
+CONV_OPS = {f"{p}{k}{n}d" for p in ("", "Lazy") for k in ("Conv", "ConvTranspose") for n in (1, 2, 3)}
+OPS = CONV_OPS | {"Unfold", "Fold", "ReLU", "Add"}
+NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
+
+
+# ----------------------------------------------------------------------------- DSL text
+def fmt_value(v) -> str:
+    """Formats a kwarg value the way the DSL spells it (Python literal, double-quoted strings)."""
+    if isinstance(v, bool):
+        return "True" if v else "False"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        return '"' + v + '"'
+    if isinstance(v, (tuple, list)):
+        items = [fmt_value(x) for x in v]
+        return "(" + items[0] + ",)" if len(items) == 1 else "(" + ", ".join(items) + ")"
+    raise TypeError(f"unsupported DSL value {v!r}")
+
+
+@dataclass
+class Layer:
+    name: str
+    op: str
+    args: list[str]
+    kwargs: dict = field(default_factory=dict)
+
+    def line(self) -> str:
+        parts = list(self.args) + [f"{k}={fmt_value(v)}" for k, v in self.kwargs.items()]
+        return f"{self.name} = {self.op}({', '.join(parts)})"
+
+
+@dataclass
+class Model:
+    inputs: list[tuple[str, list]]  # (name, declared dims: ints or symbol names)
+    layers: list[Layer]
+    outputs: list[str]
+    weights: str | None = None
+
+    def text(self, header: str = "") -> str:
+        lines = [f"# {h}" if h else "#" for h in header.splitlines()]
+        for name, dims in self.inputs:
+            lines.append(f"input {name}: [{', '.join(str(d) for d in dims)}]")
+        if self.weights:
+            lines.append(f'weights "{self.weights}"')
+        lines += [layer.line() for layer in self.layers]
+        lines += [f"output {o}" for o in self.outputs]
+        return "\n".join(lines) + "\n"
+
+
+def _split_top(s: str) -> list[str]:
+    """Splits on commas that are not inside brackets or quotes."""
+    out, depth, quote, cur = [], 0, None, ""
+    for ch in s:
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+            continue
+        cur += ch
+    if cur.strip():
+        out.append(cur.strip())
+    return out
+
+
+def parse(text: str) -> Model:
+    """Parses `.convnet` text (the subset the generators emit, which is the whole grammar)."""
+    m = Model([], [], [])
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if mt := re.fullmatch(rf"input\s+({NAME})\s*:\s*\[(.*)\]", line):
+            dims = [int(d) if re.fullmatch(r"-?\d+", d) else d for d in _split_top(mt[2])]
+            m.inputs.append((mt[1], dims))
+        elif mt := re.fullmatch(r'weights\s+"([^"]*)"', line):
+            m.weights = mt[1]
+        elif mt := re.fullmatch(rf"output\s+({NAME})", line):
+            m.outputs.append(mt[1])
+        elif mt := re.fullmatch(rf"({NAME})\s*=\s*({NAME})\s*\((.*)\)", line):
+            args, kwargs = [], {}
+            for part in _split_top(mt[3]):
+                if kv := re.fullmatch(r"([A-Za-z_]\w*)\s*=\s*(.*)", part):
+                    kwargs[kv[1]] = ast.literal_eval(kv[2])
+                else:
+                    args.append(part)
+            assert mt[2] in OPS, f"line {lineno}: unknown op {mt[2]}"
+            m.layers.append(Layer(mt[1], mt[2], args, kwargs))
+        else:
+            raise SyntaxError(f"line {lineno}: cannot parse {raw!r}")
+    return m
+
+
+# ----------------------------------------------------------------------------- torch side
+@dataclass
+class Built:
+    layer: Layer
+    module: nn.Module | None
+    forward_kwargs: dict
+    megengine: bool
+
+
+def build(model: Model) -> dict[str, Built]:
+    """Constructs one torch module per layer (raises what the constructors raise)."""
+    built = {}
+    for layer in model.layers:
+        kw = dict(layer.kwargs)
+        fwd, mge = {}, False
+        if layer.op in CONV_OPS:
+            mode = kw.pop("conv_mode", None)
+            if mode is not None:
+                assert mode == "cross_correlation"
+                mge = True
+            if "ConvTranspose" in layer.op and "output_size" in kw:
+                fwd["output_size"] = list(kw.pop("output_size"))
+        if layer.op == "Add":
+            module = None
+        elif layer.op == "ReLU":
+            module = nn.ReLU(**kw)
+        else:
+            module = getattr(nn, layer.op)(**kw)
+        built[layer.name] = Built(layer, module, fwd, mge)
+    return built
+
+
+def run(model: Model, built: dict[str, Built], inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Runs the layers in file order; returns the declared outputs."""
+    env = dict(inputs)
+    for layer in model.layers:
+        b = built[layer.name]
+        xs = [env[a] for a in layer.args]
+        env[layer.name] = torch.add(*xs) if layer.op == "Add" else b.module(*xs, **b.forward_kwargs)
+    return {o: env[o] for o in model.outputs}
+
+
+def run_float64(model: Model, built: dict[str, Built], inputs: dict[str, torch.Tensor]):
+    """The oracle: the float32 weights and inputs, widened to float64 and run there."""
+    built64 = {k: Built(b.layer, copy.deepcopy(b.module), b.forward_kwargs, b.megengine) for k, b in built.items()}
+    for b in built64.values():
+        if b.module is not None:
+            b.module.double()
+    with torch.no_grad():
+        out = run(model, built64, {k: v.double() for k, v in inputs.items()})
+    return {k: v.float() for k, v in out.items()}
+
+
+def export_weights(built: dict[str, Built]) -> dict[str, np.ndarray]:
+    """state_dict arrays keyed `<layer>.<param>`; MegEngine layers use MegEngine's layouts."""
+    arrays = {}
+    for name, b in built.items():
+        if b.module is None:
+            continue
+        for key, t in b.module.state_dict().items():
+            a = t.detach().cpu().numpy().astype(np.float32)
+            if b.megengine:
+                a = to_megengine(key, a, b.module)
+            arrays[f"{name}.{key}"] = np.ascontiguousarray(a)
+    return arrays
+
+
+def to_megengine(key: str, a: np.ndarray, module: nn.Module) -> np.ndarray:
+    """MegEngine layouts: bias (1, out, 1, ...); grouped weight (groups, out/g, in/g, *k)."""
+    spatial = module.weight.dim() - 2
+    if key == "bias":
+        return a.reshape((1, a.shape[0]) + (1,) * spatial)
+    if module.groups > 1:
+        return a.reshape((module.groups, a.shape[0] // module.groups) + a.shape[1:])
+    return a
+
+
+def load_weights(built: dict[str, Built], arrays: dict[str, np.ndarray]) -> None:
+    """Loads `<layer>.<param>` arrays strictly (every key used, every parameter set)."""
+    used = set()
+    for name, b in built.items():
+        if b.module is None:
+            continue
+        sd = {}
+        for key in list(b.module.state_dict().keys()):
+            a = arrays[f"{name}.{key}"]
+            used.add(f"{name}.{key}")
+            if b.megengine:  # back from MegEngine's layout; the element order is the same
+                a = a.reshape(tuple(getattr(b.module, key).shape))
+            sd[key] = torch.from_numpy(np.array(a))
+        b.module.load_state_dict(sd, strict=True)
+    extra = set(arrays) - used
+    assert not extra, f"unused weights {sorted(extra)}"
+
+
+# ----------------------------------------------------------------------------- files
+def save_npy(path, a: np.ndarray) -> None:
+    np.save(path, np.ascontiguousarray(a))
+
+
+def save_npz(path, arrays: dict[str, np.ndarray]) -> None:
+    """Like np.savez (stored, zip64 extras) but with a fixed timestamp so the bytes are reproducible."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        for key, a in arrays.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.ascontiguousarray(a), allow_pickle=False)
+            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with zf.open(info, "w", force_zip64=True) as f:
+                f.write(buf.getvalue())
+
+
+def load_npz(path) -> dict[str, np.ndarray]:
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
+# ----------------------------------------------------------------------------- cases
+@dataclass
+class Case:
+    name: str
+    model: Model
+    shapes: dict[str, tuple]  # concrete shape of each input
+
+
+def single(name, op, shape, layer="conv", decl=None, **kw) -> Case:
+    """One layer applied to one input `x`."""
+    model = Model([("x", list(decl or shape))], [Layer(layer, op, ["x"], kw)], [layer])
+    return Case(name, model, {"x": tuple(shape)})
+
+
+def per_dim(nd, *vals):
+    """The first `nd` values as a tuple (for asymmetric per-dimension arguments)."""
+    return tuple(vals[:nd])
+
+
+CONV_SHAPE = {1: (9,), 2: (7, 8), 3: (5, 6, 5)}
+CONVT_SHAPE = {1: (7,), 2: (5, 6), 3: (4, 5, 4)}
+
+
+def conv_cases(nd: int) -> list[Case]:
+    op, p = f"Conv{nd}d", f"conv{nd}d"
+    S = CONV_SHAPE[nd]
+    cin, cout = (3, 4) if nd < 3 else (2, 3)
+    cases = []
+
+    def add(suffix, ci=cin, co=cout, shape=None, **kw):
+        shape = shape if shape is not None else (1, ci) + S
+        cases.append(single(f"{p}_{suffix}", op, shape, in_channels=ci, out_channels=co, **kw))
+
+    add("k3", kernel_size=3)
+    add("k4", kernel_size=4)
+    full = nd == 2  # 2-D gets every variant; 1-D and 3-D a subset
+    if nd < 3:
+        add("k1", kernel_size=1)
+    add("k3_s2", kernel_size=3, stride=2)
+    add("k2_s3", kernel_size=2, stride=3)  # stride > kernel: skipped pixels
+    add("k3_p1", kernel_size=3, padding=1)
+    if nd < 3:
+        add("k3_s2_p2", kernel_size=3, stride=2, padding=2)
+    add("k3_d2", kernel_size=3, dilation=2)
+    if nd < 3:
+        add("k2_d3_p1", kernel_size=2, dilation=3, padding=1)
+    add("k3_same", kernel_size=3, padding="same")
+    add("k4_same", kernel_size=4, padding="same")  # total 3: (1, 2)
+    if nd < 3:
+        add("k2_same", kernel_size=2, padding="same")  # total 1: (0, 1)
+    if nd < 3:
+        add("k3_same_d2", kernel_size=3, padding="same", dilation=2)
+    add("k4_same_d3", kernel_size=4, padding="same", dilation=3)  # total 9: (4, 5)
+    add("k3_valid", kernel_size=3, padding="valid")
+    if full:
+        add("k3_p1_zeros", kernel_size=3, padding=1, padding_mode="zeros")
+    add("k3_p1_g2", ci=4, co=6, kernel_size=3, padding=1, groups=2)
+    add("k2_s2_g3", ci=6, co=3, kernel_size=2, stride=2, groups=3)
+    add("k3_p1_depthwise", ci=4, co=4, kernel_size=3, padding=1, groups=4)
+    add("k3_depthwise_mult2", ci=3, co=6, kernel_size=3, groups=3)
+    add("k3_nobias", kernel_size=3, bias=False)
+    if full:
+        add("k3_c1", ci=1, co=1, kernel_size=3)
+    for mode in ("reflect", "replicate", "circular"):
+        add(f"k3_p1_{mode}", kernel_size=3, padding=1, padding_mode=mode)
+        if full or (nd == 3 and mode == "reflect"):
+            add(f"k3_p{''.join(map(str, per_dim(nd, 1, 2, 0)))}_{mode}", kernel_size=3,
+                padding=per_dim(nd, 1, 2, 0), padding_mode=mode)
+        if nd < 3 or mode == "reflect":
+            add(f"k4_same_{mode}", kernel_size=4, padding="same", padding_mode=mode)
+        if nd < 3:
+            add(f"k3_same_{mode}", kernel_size=3, padding="same", padding_mode=mode)
+        if full and mode != "replicate":
+            add(f"k3_same_d2_{mode}", kernel_size=3, padding="same", dilation=2, padding_mode=mode)
+        if full and mode == "reflect":
+            add(f"k3_s2_p1_{mode}", kernel_size=3, stride=2, padding=1, padding_mode=mode)
+    # Padding at each mode's limit: reflect < size, circular <= size, replicate unlimited.
+    small = (1, 2) + (5,) * nd
+    add("k3_pmax_reflect", ci=2, shape=small, kernel_size=3, padding=4, padding_mode="reflect")
+    add("k3_pmax_circular", ci=2, shape=small, kernel_size=3, padding=5, padding_mode="circular")
+    add("k3_p7_replicate", ci=2, shape=small, kernel_size=3, padding=7, padding_mode="replicate")
+    add("k3_unbatched", shape=(cin,) + S, kernel_size=3)
+    add("k3_unbatched_same_reflect", shape=(cin,) + S, kernel_size=3, padding="same", padding_mode="reflect")
+    if nd < 3:
+        add("k3_unbatched_p1_circular", shape=(cin,) + S, kernel_size=3, padding=1, padding_mode="circular")
+    add("k3_batch0", shape=(0, cin) + S, kernel_size=3, padding=1)
+    if full:
+        add("k3_batch0_reflect", shape=(0, cin) + S, kernel_size=3, padding=1, padding_mode="reflect")
+    add("k3_batch3", shape=(3, cin) + S, kernel_size=3, stride=2)
+    # Kernel exactly the padded input: one output pixel.
+    add("kfull_p1", kernel_size=tuple(s + 2 for s in S) if nd > 1 else S[0] + 2, padding=1)
+    if nd == 1:
+        add("tuple1_args", kernel_size=(3,), stride=(2,), padding=(1,), dilation=(1,))
+        add("k5_d2_s2_p3_g3", ci=3, co=6, kernel_size=5, dilation=2, stride=2, padding=3, groups=3)
+    else:
+        add("kasym", kernel_size=per_dim(nd, 2, 3, 1))
+        add("k3_sasym", kernel_size=3, stride=per_dim(nd, 1, 2, 3) if nd == 2 else (2, 1, 3))
+        add("k3_dasym", kernel_size=3, dilation=per_dim(nd, 2, 1) if nd == 2 else (1, 2, 1))
+        if full:
+            add("k3_pasym", kernel_size=3, padding=per_dim(nd, 1, 2))
+        add("kasym_same_dasym", kernel_size=per_dim(nd, 2, 3, 2), padding="same",
+            dilation=per_dim(nd, 1, 2) if nd == 2 else (2, 1, 1))
+        if full:
+            add("kasym_same_dasym_reflect", kernel_size=per_dim(nd, 2, 3, 2), padding="same",
+                dilation=per_dim(nd, 1, 2), padding_mode="reflect")
+        add("kasym_pasym_replicate", kernel_size=per_dim(nd, 3, 2, 1), padding=per_dim(nd, 2, 1, 0),
+            padding_mode="replicate")
+        add("all_params", ci=4, co=6, kernel_size=per_dim(nd, 3, 2, 1), stride=per_dim(nd, 2, 1, 1),
+            padding=per_dim(nd, 1, 0, 1), dilation=per_dim(nd, 1, 2, 1), groups=2, bias=False)
+        add("all_params_circular", ci=4, co=2, kernel_size=per_dim(nd, 3, 2, 2), stride=per_dim(nd, 2, 1, 2),
+            padding=per_dim(nd, 1, 2, 1), dilation=per_dim(nd, 1, 2, 1), groups=2, padding_mode="circular")
+    return cases
+
+
+def convt_cases(nd: int) -> list[Case]:
+    op, p = f"ConvTranspose{nd}d", f"convtranspose{nd}d"
+    S = CONVT_SHAPE[nd]
+    cin, cout = (3, 4) if nd < 3 else (2, 3)
+    cases = []
+
+    def add(suffix, ci=cin, co=cout, shape=None, **kw):
+        shape = shape if shape is not None else (1, ci) + S
+        cases.append(single(f"{p}_{suffix}", op, shape, layer="deconv", in_channels=ci, out_channels=co, **kw))
+
+    def size(L, k, s=1, pad=0, d=1, op_=0):
+        return (L - 1) * s - 2 * pad + d * (k - 1) + op_ + 1
+
+    full = nd == 2  # 2-D gets every variant; 1-D and 3-D a subset
+    add("k3", kernel_size=3)
+    add("k4", kernel_size=4)
+    if nd < 3:
+        add("k1_s2", kernel_size=1, stride=2)
+    add("k3_s2", kernel_size=3, stride=2)
+    add("k2_s2", kernel_size=2, stride=2)
+    add("k2_s3", kernel_size=2, stride=3)  # stride > kernel: zero gaps
+    if nd < 3:
+        add("k3_p1", kernel_size=3, padding=1)
+    add("k4_s2_p1", kernel_size=4, stride=2, padding=1)
+    add("k3_s2_p3", kernel_size=3, stride=2, padding=3)  # padding > d(k-1), output still >= 1
+    add("k3_s2_op1", kernel_size=3, stride=2, output_padding=1)
+    if nd < 3:
+        add("k3_s3_p1_op2", kernel_size=3, stride=3, padding=1, output_padding=2)
+    add("k3_s1_d2_op1", kernel_size=3, stride=1, dilation=2, output_padding=1)  # op < dilation, >= stride
+    if nd < 3:
+        add("k3_d2", kernel_size=3, dilation=2)
+    add("k3_s2_p2_d2_op1", kernel_size=3, stride=2, padding=2, dilation=2, output_padding=1)
+    add("k3_s2_g2", ci=4, co=6, kernel_size=3, stride=2, groups=2)
+    add("k3_p1_depthwise", ci=4, co=4, kernel_size=3, padding=1, groups=4)
+    if nd < 3:
+        add("k2_s2_g2_mult2", ci=2, co=4, kernel_size=2, stride=2, groups=2)
+    add("k3_nobias", kernel_size=3, bias=False)
+    add("k3_unbatched", shape=(cin,) + S, kernel_size=3, stride=2)
+    add("k3_batch0", shape=(0, cin) + S, kernel_size=3, stride=2)
+    if nd < 3:
+        add("k3_batch3", shape=(3, cin) + S, kernel_size=3, stride=2, padding=1)
+    # output_size: spatial-only or all dims, batched and unbatched; max and min of the valid range.
+    mx = tuple(size(L, 3, 2, 1) + 1 for L in S)
+    mn = tuple(size(L, 3, 2, 1) for L in S)
+    add("k3_s2_p1_outsize", kernel_size=3, stride=2, padding=1, output_size=mx)  # 1-D: a 1-tuple
+    if nd < 3:
+        add("k3_s2_p1_outsize_min", kernel_size=3, stride=2, padding=1, output_size=mn)
+    add("k3_s2_p1_outsize_full", shape=(2, cin) + S, kernel_size=3, stride=2, padding=1,
+        output_size=(2, cout) + mx)
+    if nd < 3:
+        add("k3_s2_p1_outsize_unbatched", shape=(cin,) + S, kernel_size=3, stride=2, padding=1, output_size=mx)
+    add("k3_s2_p1_outsize_full_unbatched", shape=(cin,) + S, kernel_size=3, stride=2, padding=1,
+        output_size=(cout,) + mx)
+    if nd < 3:
+        add("k3_s3_d2_outsize", kernel_size=3, stride=3, dilation=2,
+            output_size=tuple(size(L, 3, 3, 0, 2) + 2 for L in S))
+    if nd > 1:
+        add("asym", kernel_size=per_dim(nd, 2, 3, 2), stride=per_dim(nd, 2, 1, 3), padding=per_dim(nd, 1, 0, 1),
+            output_padding=per_dim(nd, 1, 0, 2), dilation=per_dim(nd, 1, 2, 1))
+        add("asym_g2", ci=4, co=2, kernel_size=per_dim(nd, 3, 2, 1), stride=per_dim(nd, 1, 2, 2),
+            padding=per_dim(nd, 0, 1, 0), output_padding=per_dim(nd, 0, 1, 1), groups=2, bias=False)
+        if full:
+            add("asym_outsize", kernel_size=per_dim(nd, 2, 3, 2), stride=per_dim(nd, 3, 2, 2),
+                output_size=tuple(size(L, k, s) + e for L, k, s, e in zip(S, (2, 3, 2), (3, 2, 2), (2, 0, 1))))
+    return cases
+
+
+def lazy_cases() -> list[Case]:
+    c = []
+    c.append(single("lazyconv1d_k3", "LazyConv1d", (1, 3, 9), out_channels=4, kernel_size=3))
+    c.append(single("lazyconv1d_same_g3_mult2", "LazyConv1d", (2, 3, 9), out_channels=6, kernel_size=4,
+                    padding="same", groups=3))
+    c.append(single("lazyconv2d_same_reflect", "LazyConv2d", (1, 3, 7, 8), out_channels=4, kernel_size=(3, 3),
+                    padding="same", padding_mode="reflect"))
+    c.append(single("lazyconv2d_s2_g2", "LazyConv2d", (2, 4, 7, 8), out_channels=4, kernel_size=3, stride=2,
+                    groups=2))
+    c.append(single("lazyconv2d_unbatched", "LazyConv2d", (3, 6, 6), out_channels=2, kernel_size=2,
+                    dilation=2, bias=False))
+    c.append(single("lazyconv3d_k2_p1", "LazyConv3d", (1, 2, 4, 5, 4), out_channels=3, kernel_size=2, padding=1))
+    c.append(single("lazyconv3d_g2_circular", "LazyConv3d", (1, 4, 4, 5, 4), out_channels=2, kernel_size=3,
+                    padding=1, groups=2, padding_mode="circular"))
+    c.append(single("lazyconvtranspose1d_s2", "LazyConvTranspose1d", (1, 3, 7), layer="deconv", out_channels=2,
+                    kernel_size=3, stride=2))
+    c.append(single("lazyconvtranspose2d_s2_g2_op1", "LazyConvTranspose2d", (1, 4, 5, 6), layer="deconv",
+                    out_channels=6, kernel_size=3, stride=2, output_padding=1, groups=2))
+    c.append(single("lazyconvtranspose2d_outsize", "LazyConvTranspose2d", (1, 3, 5, 6), layer="deconv",
+                    out_channels=2, kernel_size=4, stride=2, padding=1, output_size=(11, 13)))
+    c.append(single("lazyconvtranspose2d_unbatched_d2", "LazyConvTranspose2d", (3, 5, 5), layer="deconv",
+                    out_channels=2, kernel_size=3, dilation=2))
+    c.append(single("lazyconvtranspose3d_k2_s2", "LazyConvTranspose3d", (1, 2, 3, 4, 3), layer="deconv",
+                    out_channels=3, kernel_size=2, stride=2))
+    return c
+
+
+def unfold_fold_cases() -> list[Case]:
+    c = []
+
+    def unfold(suffix, shape, **kw):
+        c.append(single(f"unfold_{suffix}", "Unfold", shape, layer="unfold", **kw))
+
+    def fold(suffix, shape, **kw):
+        c.append(single(f"fold_{suffix}", "Fold", shape, layer="fold", **kw))
+
+    x = (1, 2, 6, 7)
+    unfold("k2", x, kernel_size=2)
+    unfold("k2x3", x, kernel_size=(2, 3))
+    unfold("k3_d2", x, kernel_size=3, dilation=2)
+    unfold("k2_p1", x, kernel_size=2, padding=1)
+    unfold("k3_p1x2", x, kernel_size=3, padding=(1, 2))
+    unfold("k2_s2", x, kernel_size=2, stride=2)
+    unfold("k2_s2x1", x, kernel_size=2, stride=(2, 1))
+    unfold("k2x3_d2x1_p1x0_s2x1", x, kernel_size=(2, 3), dilation=(2, 1), padding=(1, 0), stride=(2, 1))
+    unfold("k3_full", (1, 2, 4, 5), kernel_size=(4, 5))  # kernel == input: L = 1
+    unfold("k2_batch3", (3, 2, 5, 5), kernel_size=2, stride=(1, 2))
+    unfold("k2_batch0", (0, 2, 5, 5), kernel_size=2)
+    unfold("unbatched_k2", (2, 6, 7), kernel_size=2)
+    unfold("unbatched_k3x2_d1x2_p1_s2", (3, 6, 7), kernel_size=(3, 2), dilation=(1, 2), padding=1, stride=2)
+
+    fold("k2", (1, 8, 12), output_size=(4, 5), kernel_size=2)
+    fold("outsize_int_k2", (1, 4, 16), output_size=5, kernel_size=2)
+    fold("k3_d2", (1, 9, 6), output_size=(6, 7), kernel_size=3, dilation=2)
+    fold("k2_p1", (1, 4, 30), output_size=(4, 5), kernel_size=2, padding=1)
+    fold("k2_s2", (1, 8, 9), output_size=(6, 6), kernel_size=2, stride=2)
+    fold("k3_overlap", (1, 9, 9), output_size=(5, 5), kernel_size=3)
+    fold("k2x3_d1x2_p1x0_s2x1", (1, 12, 4 * 2), output_size=(6, 6), kernel_size=(2, 3), dilation=(1, 2),
+         padding=(1, 0), stride=(2, 1))
+    fold("k3_single_block", (2, 18, 1), output_size=(3, 3), kernel_size=3)
+    fold("k2_batch3", (3, 4, 12), output_size=(4, 5), kernel_size=2)
+    fold("k2_batch0", (0, 4, 12), output_size=(4, 5), kernel_size=2)
+    fold("unbatched_k2", (8, 12), output_size=(4, 5), kernel_size=2)
+    fold("unbatched_k2_s2_p1", (4, 12), output_size=(5, 6), kernel_size=2, stride=2, padding=1)
+
+    def chain(name, shape, uk, fk, out):
+        m = Model([("x", list(shape))],
+                  [Layer("cols", "Unfold", ["x"], uk), Layer("img", "Fold", ["cols"], dict(output_size=out, **fk))],
+                  ["img"])
+        c.append(Case(name, m, {"x": shape}))
+
+    chain("fold_unfold_k2_s2", (1, 3, 6, 8), dict(kernel_size=2, stride=2), dict(kernel_size=2, stride=2), (6, 8))
+    chain("fold_unfold_k3_p1_overlap", (2, 2, 5, 6), dict(kernel_size=3, padding=1), dict(kernel_size=3, padding=1),
+          (5, 6))
+    chain("fold_unfold_k2x3_d2x1_s1x2", (1, 2, 7, 7), dict(kernel_size=(2, 3), dilation=(2, 1), stride=(1, 2)),
+          dict(kernel_size=(2, 3), dilation=(2, 1), stride=(1, 2)), (7, 7))
+    chain("fold_unfold_unbatched", (2, 6, 6), dict(kernel_size=2, padding=1, stride=2),
+          dict(kernel_size=2, padding=1, stride=2), (6, 6))
+    return c
+
+
+def megengine_cases() -> list[Case]:
+    c = []
+
+    def add(name, op, shape, **kw):
+        c.append(single(name, op, shape, in_channels=shape[1], **kw, conv_mode="cross_correlation"))
+
+    add("megengine_conv1d_g2", "Conv1d", (1, 4, 9), out_channels=6, kernel_size=3, padding=1, groups=2)
+    add("megengine_conv2d_g2", "Conv2d", (1, 4, 7, 8), out_channels=6, kernel_size=3, stride=2, padding=1, groups=2)
+    add("megengine_conv2d_depthwise", "Conv2d", (1, 4, 6, 6), out_channels=4, kernel_size=3, padding=1, groups=4)
+    add("megengine_conv2d_g3_nobias", "Conv2d", (1, 6, 6, 7), out_channels=3, kernel_size=(2, 3), dilation=(2, 1),
+        groups=3, bias=False)
+    add("megengine_conv2d_g1", "Conv2d", (1, 3, 6, 6), out_channels=4, kernel_size=3)  # only the bias is reshaped
+    add("megengine_conv3d_g2", "Conv3d", (1, 4, 4, 5, 4), out_channels=4, kernel_size=(1, 3, 2), padding=(0, 1, 1),
+        groups=2)
+    add("megengine_conv3d_g4_s2", "Conv3d", (1, 4, 5, 5, 5), out_channels=8, kernel_size=3, stride=2, groups=4)
+    return c
+
+
+def net_cases() -> list[Case]:
+    c = []
+
+    def net(name, inputs, layers, outputs, shapes=None):
+        model = Model([(n, list(d)) for n, d in inputs], [Layer(*l) for l in layers], outputs)
+        c.append(Case(name, model, shapes or {n: tuple(d) for n, d in inputs}))
+
+    net("relu_basic", [("x", (1, 2, 4, 5))], [("act", "ReLU", ["x"])], ["act"])
+    net("add_basic", [("a", (1, 2, 4, 5)), ("b", (1, 2, 4, 5))], [("sum", "Add", ["a", "b"])], ["sum"])
+    net("net_residual2d", [("x", (1, 3, 8, 8))], [
+        ("stem", "Conv2d", ["x"], dict(in_channels=3, out_channels=6, kernel_size=3, padding=1)),
+        ("stem_act", "ReLU", ["stem"]),
+        ("body", "Conv2d", ["stem_act"], dict(in_channels=6, out_channels=6, kernel_size=3, padding="same",
+                                               padding_mode="reflect")),
+        ("body_act", "ReLU", ["body"]),
+        ("sum", "Add", ["body_act", "stem"]),
+    ], ["sum"])
+    net("net_two_inputs", [("a", (1, 2, 7, 7)), ("b", (1, 3, 7, 7))], [
+        ("conv_a", "Conv2d", ["a"], dict(in_channels=2, out_channels=4, kernel_size=3, padding=1)),
+        ("conv_b", "Conv2d", ["b"], dict(in_channels=3, out_channels=4, kernel_size=1)),
+        ("sum", "Add", ["conv_a", "conv_b"]),
+        ("act", "ReLU", ["sum"]),
+    ], ["act"])
+    net("net_two_outputs", [("x", (1, 3, 6, 6))], [
+        ("trunk", "Conv2d", ["x"], dict(in_channels=3, out_channels=4, kernel_size=3, padding=1)),
+        ("trunk_act", "ReLU", ["trunk"]),
+        ("head_cls", "Conv2d", ["trunk_act"], dict(in_channels=4, out_channels=2, kernel_size=1)),
+        ("head_up", "ConvTranspose2d", ["trunk_act"], dict(in_channels=4, out_channels=1, kernel_size=2, stride=2)),
+    ], ["head_cls", "head_up"])
+    net("net_multi_io", [("img", (2, 2, 6, 6)), ("mask", (2, 3, 6, 6))], [
+        ("enc", "Conv2d", ["img"], dict(in_channels=2, out_channels=3, kernel_size=3, padding=1,
+                                         padding_mode="replicate")),
+        ("mix", "Add", ["enc", "mask"]),
+        ("mix_act", "ReLU", ["mix"]),
+        ("down", "Conv2d", ["mix_act"], dict(in_channels=3, out_channels=4, kernel_size=2, stride=2)),
+    ], ["mix", "down"])
+    net("net_symbolic_dims", [("x", ("N", 4, "H", "W"))], [
+        ("conv1", "Conv2d", ["x"], dict(in_channels=4, out_channels=4, kernel_size=3, padding="same", groups=2)),
+        ("act1", "ReLU", ["conv1"]),
+        ("res", "Add", ["act1", "x"]),
+        ("conv2", "Conv2d", ["res"], dict(in_channels=4, out_channels=2, kernel_size=2, stride=2)),
+        ("up", "ConvTranspose2d", ["conv2"], dict(in_channels=2, out_channels=3, kernel_size=2, stride=2,
+                                                   output_padding=1)),
+    ], ["up"], shapes={"x": (2, 4, 6, 7)})
+    net("net_encoder_decoder", [("x", (1, 3, 8, 8))], [
+        ("enc", "Conv2d", ["x"], dict(in_channels=3, out_channels=6, kernel_size=3, stride=2, padding=1)),
+        ("enc_act", "ReLU", ["enc"]),
+        ("dec", "ConvTranspose2d", ["enc_act"], dict(in_channels=6, out_channels=3, kernel_size=3, stride=2,
+                                                      padding=1, output_size=(8, 8))),
+        ("skip", "Add", ["dec", "x"]),
+    ], ["skip"])
+    net("net_dilated1d", [("wav", (1, 2, 24))], [
+        ("block0", "Conv1d", ["wav"], dict(in_channels=2, out_channels=4, kernel_size=3, padding=1)),
+        ("block0_act", "ReLU", ["block0"]),
+        ("block1", "Conv1d", ["block0_act"], dict(in_channels=4, out_channels=4, kernel_size=3, dilation=2,
+                                                   padding=2)),
+        ("block1_act", "ReLU", ["block1"]),
+        ("block1_res", "Add", ["block1_act", "block0"]),
+        ("block2", "Conv1d", ["block1_res"], dict(in_channels=4, out_channels=4, kernel_size=3, dilation=4,
+                                                   padding="same", padding_mode="reflect")),
+        ("block2_res", "Add", ["block2", "block1_res"]),
+        ("down", "Conv1d", ["block2_res"], dict(in_channels=4, out_channels=2, kernel_size=4, stride=4)),
+    ], ["down"])
+    net("net_grouped3d", [("vol", (1, 4, 4, 5, 4))], [
+        ("conv", "Conv3d", ["vol"], dict(in_channels=4, out_channels=4, kernel_size=3, padding=1, groups=2)),
+        ("act", "ReLU", ["conv"]),
+        ("dw", "Conv3d", ["act"], dict(in_channels=4, out_channels=4, kernel_size=(1, 3, 3), padding=(0, 1, 1),
+                                        groups=4, padding_mode="replicate")),
+        ("res", "Add", ["dw", "act"]),
+        ("up", "ConvTranspose3d", ["res"], dict(in_channels=4, out_channels=2, kernel_size=(1, 2, 2),
+                                                 stride=(1, 2, 2))),
+    ], ["up"])
+    net("net_unfold_fold", [("x", (1, 2, 6, 6))], [
+        ("conv", "Conv2d", ["x"], dict(in_channels=2, out_channels=3, kernel_size=3, padding=1)),
+        ("cols", "Unfold", ["conv"], dict(kernel_size=2, stride=2)),
+        ("cols_act", "ReLU", ["cols"]),
+        ("img", "Fold", ["cols_act"], dict(output_size=(6, 6), kernel_size=2, stride=2)),
+        ("sum", "Add", ["img", "conv"]),
+    ], ["sum"])
+    net("net_dotted_names", [("x", (1, 3, 7, 7))], [
+        ("features.0", "Conv2d", ["x"], dict(in_channels=3, out_channels=4, kernel_size=3, padding=1)),
+        ("features.1", "ReLU", ["features.0"]),
+        ("features.2", "Conv2d", ["features.1"], dict(in_channels=4, out_channels=4, kernel_size=3, stride=2)),
+        ("classifier.conv", "Conv2d", ["features.2"], dict(in_channels=4, out_channels=2, kernel_size=1)),
+    ], ["classifier.conv"])
+    net("net_lazy_mix", [("x", (1, 3, 7, 7))], [
+        ("stem", "Conv2d", ["x"], dict(in_channels=3, out_channels=4, kernel_size=3, padding=1)),
+        ("body", "LazyConv2d", ["stem"], dict(out_channels=4, kernel_size=3, padding="same",
+                                               padding_mode="circular")),
+        ("act", "ReLU", ["body"]),
+        ("sum", "Add", ["act", "stem"]),
+        ("up", "LazyConvTranspose2d", ["sum"], dict(out_channels=2, kernel_size=2, stride=2)),
+    ], ["up"])
+    net("net_megengine_mix", [("x", (1, 4, 6, 6))], [
+        ("conv1", "Conv2d", ["x"], dict(in_channels=4, out_channels=4, kernel_size=3, padding=1, groups=2,
+                                         conv_mode="cross_correlation")),
+        ("act", "ReLU", ["conv1"]),
+        ("conv2", "Conv2d", ["act"], dict(in_channels=4, out_channels=4, kernel_size=3, padding=1)),
+        ("sum", "Add", ["conv2", "x"]),
+    ], ["sum"])
+    net("net_unbatched", [("x", (2, 6, 6))], [
+        ("conv", "Conv2d", ["x"], dict(in_channels=2, out_channels=3, kernel_size=3, padding=1)),
+        ("up", "ConvTranspose2d", ["conv"], dict(in_channels=3, out_channels=2, kernel_size=2, stride=2)),
+        ("cols", "Unfold", ["up"], dict(kernel_size=3, stride=3)),
+        ("img", "Fold", ["cols"], dict(output_size=(12, 12), kernel_size=3, stride=3)),
+        ("act", "ReLU", ["img"]),
+    ], ["act", "conv"])
+    return c
+
+
+def all_cases() -> list[Case]:
+    cases = []
+    for nd in (1, 2, 3):
+        cases += conv_cases(nd)
+    for nd in (1, 2, 3):
+        cases += convt_cases(nd)
+    cases += lazy_cases() + unfold_fold_cases() + megengine_cases() + net_cases()
+    names = [c.name for c in cases]
+    assert len(names) == len(set(names)), "duplicate case names"
+    return cases
+
+
+# ----------------------------------------------------------------------------- generation
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "Tests" / "ConvRTTests" / "Fixtures"
+HEADER = "Generated by Tools/gen_fixtures.py; DO NOT EDIT."
+
+
+def case_seed(name: str) -> int:
+    return zlib.crc32(name.encode())
+
+
+def io_files(prefix: str, kind: str, names: list[str]) -> dict[str, str]:
+    """`<prefix>.<kind>.npy`, or `<prefix>.<kind>.<name>.npy` per name when there are several."""
+    if len(names) == 1:
+        return {names[0]: f"{prefix}.{kind}.npy"}
+    return {n: f"{prefix}.{kind}.{n}.npy" for n in names}
+
+
+def make_inputs(shapes: dict[str, tuple], seed: int) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return {n: torch.randn(shape, generator=g, dtype=torch.float32) for n, shape in shapes.items()}
+
+
+def realize(model: Model, shapes: dict[str, tuple], seed: int, header: str):
+    """Writes the model text, parses it back, builds and runs it; returns everything to save.
+
+    Eager layers initialise at construction (in file order) after `manual_seed(seed)`; lazy ones
+    at the first (float32) forward, exactly as in PyTorch.
+    """
+    text = model.text(header)
+    parsed = parse(text)
+    torch.manual_seed(seed)
+    built = build(parsed)
+    inputs = make_inputs(shapes, seed + 1)
+    with torch.no_grad():
+        run(parsed, built, inputs)  # materialises lazy parameters
+    outputs = run_float64(parsed, built, inputs)
+    return text, export_weights(built), inputs, outputs
+
+
+def write_case(case: Case, outdir) -> dict:
+    if any(layer.op in CONV_OPS for layer in case.model.layers):
+        case.model.weights = f"{case.name}.npz"
+    text, weights, inputs, outputs = realize(case.model, case.shapes, case_seed(case.name),
+                                             f"{HEADER}\ncase: {case.name}")
+    (outdir / f"{case.name}.convnet").write_text(text)
+    if weights:
+        save_npz(outdir / f"{case.name}.npz", weights)
+    in_files = io_files(case.name, "in", list(inputs))
+    out_files = io_files(case.name, "out", list(outputs))
+    for n, f in in_files.items():
+        save_npy(outdir / f, inputs[n].numpy())
+    for n, f in out_files.items():
+        save_npy(outdir / f, outputs[n].numpy())
+    max_abs = max((float(o.abs().max()) for o in outputs.values() if o.numel()), default=0.0)
+    return {"case": case.name, "inputs": in_files, "outputs": out_files,
+            "weights": case.model.weights, "max_abs_expected": max_abs}
+
+
+def verify_case(entry: dict, outdir) -> float:
+    """Recomputes a written case from its files alone (npz loaded strictly); returns max |diff|."""
+    model = parse((outdir / f"{entry['case']}.convnet").read_text())
+    assert model.weights == entry["weights"]
+    built = build(model)
+    if model.weights:
+        load_weights(built, load_npz(outdir / model.weights))
+    assert [n for n, _ in model.inputs] == list(entry["inputs"])
+    inputs = {n: torch.from_numpy(np.load(outdir / f)) for n, f in entry["inputs"].items()}
+    for (n, dims) in model.inputs:
+        shape = inputs[n].shape
+        assert len(dims) == len(shape) and all(isinstance(d, str) or d == s for d, s in zip(dims, shape)), n
+    got = run_float64(model, built, inputs)
+    worst = 0.0
+    for n, f in entry["outputs"].items():
+        want = np.load(outdir / f)
+        assert got[n].shape == want.shape, (entry["case"], n, got[n].shape, want.shape)
+        if want.size:
+            worst = max(worst, float(np.abs(got[n].numpy() - want).max()))
+    assert worst <= 1e-6, (entry["case"], worst)
+    return worst
+
+
+# ----------------------------------------------------------------------------- errors.json
+def error_cases() -> list[tuple[str, Model]]:
+    """Invalid models; each must make PyTorch raise at construction or at the first forward."""
+    out = []
+
+    def e(name, op, shape, layer="conv", **kw):
+        out.append((name, Model([("x", list(shape))], [Layer(layer, op, ["x"], kw)], [layer])))
+
+    c2 = dict(in_channels=3, out_channels=4)
+    x2, x1, x3 = (1, 3, 5, 5), (1, 3, 5), (1, 3, 4, 5, 4)
+    # --- constructor checks (torch/nn/modules/conv.py)
+    e("conv2d_groups_zero", "Conv2d", x2, **c2, kernel_size=3, groups=0)
+    e("conv2d_groups_negative", "Conv2d", x2, **c2, kernel_size=3, groups=-2)
+    e("conv2d_in_channels_not_divisible_by_groups", "Conv2d", x2, **c2, kernel_size=3, groups=2)
+    e("conv2d_out_channels_not_divisible_by_groups", "Conv2d", (1, 4, 5, 5), in_channels=4, out_channels=3,
+      kernel_size=3, groups=2)
+    e("convtranspose2d_in_channels_not_divisible_by_groups", "ConvTranspose2d", x2, **c2, kernel_size=3, groups=2)
+    e("convtranspose2d_out_channels_not_divisible_by_groups", "ConvTranspose2d", (1, 4, 5, 5), in_channels=4,
+      out_channels=3, kernel_size=3, groups=2)
+    e("convtranspose2d_groups_zero", "ConvTranspose2d", x2, **c2, kernel_size=3, groups=0)
+    e("lazyconv2d_groups_zero", "LazyConv2d", x2, out_channels=4, kernel_size=3, groups=0)
+    e("conv2d_same_strided", "Conv2d", x2, **c2, kernel_size=3, stride=2, padding="same")
+    e("conv1d_same_strided", "Conv1d", x1, **c2, kernel_size=3, stride=2, padding="same")
+    e("conv3d_same_strided_one_dim", "Conv3d", x3, **c2, kernel_size=3, stride=(1, 1, 2), padding="same")
+    e("conv2d_bad_padding_mode", "Conv2d", x2, **c2, kernel_size=3, padding=1, padding_mode="constant")
+    e("conv2d_bad_padding_string", "Conv2d", x2, **c2, kernel_size=3, padding="full")
+    e("convtranspose2d_padding_mode_reflect", "ConvTranspose2d", x2, **c2, kernel_size=3, padding_mode="reflect")
+    e("convtranspose1d_padding_mode_circular", "ConvTranspose1d", x1, **c2, kernel_size=3,
+      padding_mode="circular")
+    # --- aten argument checks (first forward)
+    e("conv2d_negative_padding", "Conv2d", x2, **c2, kernel_size=3, padding=-1)
+    e("conv3d_negative_padding_one_dim", "Conv3d", x3, **c2, kernel_size=1, padding=(0, -1, 0))
+    e("convtranspose2d_negative_padding", "ConvTranspose2d", x2, **c2, kernel_size=3, padding=-1)
+    e("convtranspose2d_negative_output_padding", "ConvTranspose2d", x2, **c2, kernel_size=3, stride=2,
+      output_padding=-1)
+    e("conv2d_stride_zero", "Conv2d", x2, **c2, kernel_size=3, stride=0)
+    e("conv1d_stride_negative", "Conv1d", x1, **c2, kernel_size=3, stride=-1)
+    e("convtranspose2d_stride_zero", "ConvTranspose2d", x2, **c2, kernel_size=3, stride=(1, 0))
+    e("conv2d_dilation_zero", "Conv2d", x2, **c2, kernel_size=3, dilation=0)
+    e("conv1d_dilation_zero", "Conv1d", x1, **c2, kernel_size=3, dilation=0)
+    e("convtranspose3d_dilation_zero", "ConvTranspose3d", x3, **c2, kernel_size=3, dilation=0)
+    e("conv2d_kernel_zero", "Conv2d", x2, **c2, kernel_size=(0, 3))
+    e("conv1d_kernel_zero", "Conv1d", x1, **c2, kernel_size=0)
+    e("conv3d_kernel_zero", "Conv3d", x3, **c2, kernel_size=(1, 0, 2))
+    e("convtranspose2d_kernel_zero", "ConvTranspose2d", x2, **c2, kernel_size=0)
+    e("conv2d_padding_three_values", "Conv2d", x2, **c2, kernel_size=3, padding=(1, 2, 3))
+    # --- input rank and channels
+    e("conv2d_rank2_input", "Conv2d", (5, 5), **c2, kernel_size=3)
+    e("conv1d_rank4_input", "Conv1d", x2, **c2, kernel_size=3)
+    e("conv3d_rank3_input", "Conv3d", (3, 5, 5), **c2, kernel_size=3)
+    e("convtranspose2d_rank5_input", "ConvTranspose2d", (1, 3, 5, 5, 5), **c2, kernel_size=3)
+    e("lazyconv2d_rank2_input", "LazyConv2d", (5, 5), out_channels=4, kernel_size=3)
+    e("lazyconvtranspose3d_rank3_input", "LazyConvTranspose3d", (3, 5, 5), out_channels=4, kernel_size=3)
+    e("conv2d_channel_mismatch_groups", "Conv2d", x2, in_channels=4, out_channels=4, kernel_size=3, groups=2)
+    e("conv2d_unbatched_channel_mismatch", "Conv2d", (2, 5, 5), **c2, kernel_size=3)
+    e("convtranspose2d_channel_mismatch", "ConvTranspose2d", (1, 4, 5, 5), **c2, kernel_size=3)
+    e("convtranspose1d_channel_mismatch_groups", "ConvTranspose1d", (1, 6, 5), in_channels=4, out_channels=4,
+      kernel_size=3, groups=2)
+    # --- spatial sizes
+    e("conv2d_kernel_larger_than_input", "Conv2d", (1, 3, 4, 4), **c2, kernel_size=5)
+    e("conv2d_dilated_kernel_larger_than_padded_input", "Conv2d", (1, 3, 4, 4), **c2, kernel_size=3, dilation=2)
+    e("conv1d_kernel_larger_than_input", "Conv1d", (1, 3, 4), **c2, kernel_size=5)
+    e("conv3d_kernel_larger_than_input", "Conv3d", (1, 3, 5, 4, 5), **c2, kernel_size=3, dilation=2)
+    e("conv2d_zero_spatial_input", "Conv2d", (1, 3, 0, 5), **c2, kernel_size=3)
+    e("convtranspose2d_output_too_small", "ConvTranspose2d", (1, 3, 2, 2), **c2, kernel_size=3, padding=3)
+    e("convtranspose1d_output_too_small", "ConvTranspose1d", (1, 3, 2), **c2, kernel_size=3, padding=3)
+    e("convtranspose2d_output_padding_not_below_stride", "ConvTranspose2d", x2, **c2, kernel_size=3, stride=2,
+      output_padding=2)
+    e("convtranspose1d_output_padding_stride1", "ConvTranspose1d", x1, **c2, kernel_size=3, output_padding=1)
+    e("convtranspose3d_output_padding_one_dim", "ConvTranspose3d", x3, **c2, kernel_size=3, stride=2,
+      output_padding=(0, 2, 0))
+    e("convtranspose2d_output_size_too_large", "ConvTranspose2d", (1, 3, 6, 6), **c2, kernel_size=3, stride=2,
+      padding=1, output_size=(13, 13))
+    e("convtranspose2d_output_size_too_small", "ConvTranspose2d", (1, 3, 6, 6), **c2, kernel_size=3, stride=2,
+      padding=1, output_size=(11, 10))
+    e("convtranspose1d_output_size_out_of_range", "ConvTranspose1d", (1, 3, 6), **c2, kernel_size=3, stride=2,
+      output_size=(10,))
+    e("convtranspose2d_output_size_three_values", "ConvTranspose2d", (1, 3, 6, 6), **c2, kernel_size=3, stride=2,
+      output_size=(1, 13, 13))
+    e("convtranspose2d_unbatched_output_size_four_values", "ConvTranspose2d", (3, 6, 6), **c2, kernel_size=3,
+      stride=2, output_size=(1, 4, 13, 13))
+    e("convtranspose2d_padding_same", "ConvTranspose2d", x2, **c2, kernel_size=3, padding="same")
+    # --- padding modes
+    e("conv1d_reflect_padding_equal_to_size", "Conv1d", (1, 3, 3), **c2, kernel_size=3, padding=3,
+      padding_mode="reflect")
+    e("conv2d_reflect_padding_too_large_one_dim", "Conv2d", (1, 3, 5, 3), **c2, kernel_size=3, padding=(1, 3),
+      padding_mode="reflect")
+    e("conv3d_unbatched_reflect_padding_too_large", "Conv3d", (3, 3, 3, 3), **c2, kernel_size=3, padding=3,
+      padding_mode="reflect")
+    e("conv1d_same_reflect_padding_too_large", "Conv1d", (1, 3, 3), **c2, kernel_size=7, padding="same",
+      padding_mode="reflect")
+    e("conv2d_circular_padding_larger_than_size", "Conv2d", x2, **c2, kernel_size=3, padding=6,
+      padding_mode="circular")
+    e("conv1d_circular_padding_larger_than_size", "Conv1d", x1, **c2, kernel_size=3, padding=6,
+      padding_mode="circular")
+    # --- lazy modules (checked at the first forward)
+    e("lazyconv2d_in_channels_not_divisible_by_groups", "LazyConv2d", x2, out_channels=4, kernel_size=3, groups=2)
+    e("lazyconv2d_out_channels_not_divisible_by_groups", "LazyConv2d", (1, 4, 5, 5), out_channels=3,
+      kernel_size=3, groups=2)
+    e("lazyconv2d_out_channels_below_groups", "LazyConv2d", (1, 4, 5, 5), out_channels=2, kernel_size=3, groups=4)
+    e("lazyconvtranspose2d_out_channels_not_divisible_by_groups", "LazyConvTranspose2d", (1, 4, 5, 5), layer="deconv",
+      out_channels=3, kernel_size=3, groups=2)
+    e("lazyconvtranspose1d_in_channels_not_divisible_by_groups", "LazyConvTranspose1d", x1, layer="deconv",
+      out_channels=4, kernel_size=3, groups=2)
+    # --- Unfold / Fold
+    e("unfold_rank5_input", "Unfold", (1, 2, 5, 3, 4), layer="unfold", kernel_size=2)
+    e("unfold_rank2_input", "Unfold", (5, 5), layer="unfold", kernel_size=2)
+    e("unfold_zero_channels", "Unfold", (1, 0, 5, 5), layer="unfold", kernel_size=2)
+    e("unfold_kernel_larger_than_input", "Unfold", (1, 1, 3, 3), layer="unfold", kernel_size=5)
+    e("unfold_no_blocks_one_dim", "Unfold", (1, 1, 1, 5), layer="unfold", kernel_size=2)
+    e("unfold_negative_padding", "Unfold", (1, 1, 5, 5), layer="unfold", kernel_size=2, padding=-1)
+    e("unfold_stride_zero", "Unfold", (1, 1, 5, 5), layer="unfold", kernel_size=2, stride=0)
+    e("unfold_kernel_zero", "Unfold", (1, 1, 5, 5), layer="unfold", kernel_size=0)
+    e("unfold_dilation_zero", "Unfold", (1, 1, 5, 5), layer="unfold", kernel_size=2, dilation=0)
+    e("unfold_kernel_three_values", "Unfold", (1, 1, 5, 5), layer="unfold", kernel_size=(2, 2, 2))
+    e("fold_blocks_mismatch", "Fold", (1, 4, 11), layer="fold", output_size=(4, 5), kernel_size=2)
+    e("fold_channels_not_divisible_by_kernel", "Fold", (1, 10, 12), layer="fold", output_size=(4, 5), kernel_size=2)
+    e("fold_rank4_input", "Fold", (1, 4, 9, 1), layer="fold", output_size=(4, 4), kernel_size=2)
+    e("fold_rank1_input", "Fold", (12,), layer="fold", output_size=(4, 5), kernel_size=2)
+    e("fold_zero_blocks", "Fold", (1, 4, 0), layer="fold", output_size=(4, 4), kernel_size=2)
+    e("fold_negative_padding", "Fold", (1, 4, 12), layer="fold", output_size=(4, 5), kernel_size=2, padding=-1)
+    e("fold_stride_zero", "Fold", (1, 4, 12), layer="fold", output_size=(4, 5), kernel_size=2, stride=0)
+    e("fold_kernel_zero", "Fold", (1, 4, 12), layer="fold", output_size=(4, 5), kernel_size=0)
+    e("fold_dilation_zero", "Fold", (1, 4, 12), layer="fold", output_size=(4, 5), kernel_size=2, dilation=0)
+    e("fold_output_smaller_than_kernel", "Fold", (1, 25, 1), layer="fold", output_size=(3, 3), kernel_size=5)
+    e("fold_output_size_three_values", "Fold", (1, 4, 9), layer="fold", output_size=(4, 4, 4), kernel_size=2)
+    # --- Add
+    out.append(("add_shape_mismatch", Model([("a", [1, 3, 5, 5]), ("b", [1, 3, 5, 3])],
+                                            [Layer("sum", "Add", ["a", "b"])], ["sum"])))
+    out.append(("add_channel_mismatch_after_conv", Model(
+        [("x", [1, 3, 5, 5])],
+        [Layer("conv", "Conv2d", ["x"], dict(in_channels=3, out_channels=4, kernel_size=3, padding=1)),
+         Layer("sum", "Add", ["conv", "x"])], ["sum"])))
+    return out
+
+
+# Configurations one might expect PyTorch to reject but which it accepts (reported, not written).
+ACCEPTED_PROBES = [
+    ("conv2d_negative_padding_replicate", "Conv2d", (1, 3, 5, 5),
+     dict(in_channels=3, out_channels=4, kernel_size=3, padding=-1, padding_mode="replicate")),
+    ("conv1d_negative_padding_reflect", "Conv1d", (1, 3, 7),
+     dict(in_channels=3, out_channels=4, kernel_size=3, padding=-1, padding_mode="reflect")),
+    ("conv2d_negative_padding_circular", "Conv2d", (1, 3, 5, 5),
+     dict(in_channels=3, out_channels=4, kernel_size=3, padding=-1, padding_mode="circular")),
+    ("lazyconvtranspose2d_out_not_divisible_nobias", "LazyConvTranspose2d", (1, 4, 5, 5),
+     dict(out_channels=3, kernel_size=3, groups=2, bias=False)),
+    ("convtranspose2d_output_size_full_wrong_batch_channels", "ConvTranspose2d", (1, 3, 5, 5),
+     dict(in_channels=3, out_channels=4, kernel_size=3, stride=2, output_size=(7, 9, 12, 12))),
+    ("conv2d_circular_padding_equal_to_size", "Conv2d", (1, 3, 5, 5),
+     dict(in_channels=3, out_channels=4, kernel_size=3, padding=5, padding_mode="circular")),
+    ("conv2d_zero_in_channels", "Conv2d", (1, 0, 5, 5), dict(in_channels=0, out_channels=4, kernel_size=3)),
+]
+
+
+def torch_failure(model: Model):
+    """Builds and runs `model` in PyTorch; returns (stage, exception) or None when it works."""
+    torch.manual_seed(0)
+    try:
+        built = build(model)
+    except Exception as exc:  # noqa: BLE001 - any exception is the datum we record
+        return "construct", exc
+    shapes = {n: tuple(d) for n, d in model.inputs}
+    try:
+        with torch.no_grad():
+            run(model, built, make_inputs(shapes, 0))
+    except Exception as exc:  # noqa: BLE001
+        return "forward", exc
+    return None
+
+
+def stable_message(message: str) -> tuple[str, str | None]:
+    """Sorts Python set literals that torch formats into messages (their order follows the hash seed)."""
+    def sort_set(m):
+        return "{" + ", ".join(sorted(x.strip() for x in m[1].split(","))) + "}"
+    stable = re.sub(r"\{('[^{}]*')\}", sort_set, message)
+    if stable == message and not re.search(r"\{'", message):
+        return message, None
+    return stable, "torch prints a Python set here; its order varies between runs (sorted here)"
+
+
+def generate_errors(check_only: bool) -> None:
+    path = FIXTURES / "errors.json"
+    entries, accepted = [], []
+    for name, model in error_cases():
+        text = model.text()
+        failure = torch_failure(parse(text))
+        if failure is None:
+            accepted.append(name)
+            continue
+        stage, exc = failure
+        message, note = stable_message(str(exc))
+        entry = {"name": name, "convnet": text, "torch_error": message,
+                 "exception": type(exc).__name__, "stage": stage}
+        if note:
+            entry["note"] = note
+        entries.append(entry)
+    for name, op, shape, kw in ACCEPTED_PROBES:
+        model = Model([("x", list(shape))], [Layer("conv", op, ["x"], kw)], ["conv"])
+        if torch_failure(parse(model.text())) is None:
+            accepted.append(name)
+        else:
+            print(f"errors: probe {name} is now rejected by torch")
+    body = json.dumps(entries, indent=1) + "\n"
+    if check_only:
+        assert path.read_text() == body, "errors.json differs from what torch says now"
+    else:
+        path.write_text(body)
+    print(f"errors: {len(entries)} cases; accepted by torch (not written): {', '.join(accepted)}")
+
+
+def generate_layers(check_only: bool) -> list[dict]:
+    outdir = FIXTURES / "layers"
+    outdir.mkdir(parents=True, exist_ok=True)
+    manifest_path = outdir / "manifest.json"
+    if check_only:
+        manifest = json.loads(manifest_path.read_text())["cases"]
+    else:
+        for old in outdir.iterdir():
+            old.unlink()
+        manifest = [write_case(case, outdir) for case in all_cases()]
+        manifest_path.write_text(json.dumps({"generator": "Tools/gen_fixtures.py",
+                                             "oracle": "PyTorch modules in float64 on the float32 "
+                                                       "weights/inputs, rounded to float32",
+                                             "torch": torch.__version__.split("+")[0],
+                                             "cases": manifest}, indent=1) + "\n")
+    worst = max(verify_case(e, outdir) for e in manifest)
+    print(f"layers: {len(manifest)} cases verified (max |diff| {worst:g})")
+    return manifest
+
+
+def main(argv: list[str]) -> None:
+    check_only = "--check" in argv
+    generate_layers(check_only)
+    generate_errors(check_only)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
