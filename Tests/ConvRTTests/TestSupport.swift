@@ -7,7 +7,7 @@ let fixturesURL: URL = Bundle.module.resourceURL!.appendingPathComponent("Fixtur
 
 /// PyTorch's comparison rule for this project: max abs error <= 1e-4 * max(1, max|expected|).
 func expectClose(_ actual: Tensor, _ expected: Tensor, _ what: String, tolerance: Float = 1e-4,
-                 sourceLocation: SourceLocation = #_sourceLocation) {
+                 sourceLocation: Testing.SourceLocation = #_sourceLocation) {
     #expect(actual.shape == expected.shape, "\(what): shape", sourceLocation: sourceLocation)
     guard actual.shape == expected.shape else { return }
     let scale = max(1, expected.data.map(abs).max() ?? 0)

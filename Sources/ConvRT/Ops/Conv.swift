@@ -22,7 +22,8 @@ extension ConvAttributes {
             guard inChannels % groups == 0 else { throw ConvRTError("in_channels must be divisible by groups") }
         }
         guard outChannels >= 0 else { throw ConvRTError("out_channels must be non-negative, but got \(outChannels)") }
-        guard outChannels % groups == 0 else { throw ConvRTError("out_channels must be divisible by groups") }
+        // A Lazy module is built with out_channels=0, so PyTorch checks this only at forward (see ConvShapeFunction).
+        guard isLazy || outChannels % groups == 0 else { throw ConvRTError("out_channels must be divisible by groups") }
         if transposed {
             try validateTransposedDeclaration()
         } else if padding == .same, stride.contains(where: { $0 != 1 }) {
@@ -104,19 +105,43 @@ struct ConvShapeFunction {
         try checkSigns()
         let inChannels = a.inChannels ?? channels
         let weight = a.weightShape(inChannels: inChannels)
+        try checkWeightAgainstGroups(weight, &a)
         let expectedChannels = a.transposed ? weight[0] : weight[1] * a.groups
         guard channels == expectedChannels else {
             let prefix = a.transposed ? "Given transposed=1" : "Given groups=\(a.groups)"
             throw ConvRTError("\(prefix), weight of size \(weight.bracketed), expected input\(batchedForMessages) to have \(expectedChannels) channels, but got \(channels) channels instead")
         }
         let outSpatial = a.transposed ? try transposedSpatial() : try convSpatial()
+        try checkKernelSize()
         let leading: SymbolicShape = isBatched ? [input[0], .known(a.outChannels)] : [.known(a.outChannels)]
         return (a, leading + outSpatial)
     }
 
     private func checkRank() throws {
         guard input.count == rank + 1 || input.count == rank + 2 else {
-            throw ConvRTError("Expected \(rank + 1)D (unbatched) or \(rank + 2)D (batched) input to \(attributes.functionName), but got input of size: \(input.rendered)")
+            // The Lazy module checks in Python and prints a torch.Size.
+            let size = attributes.isLazy ? "torch.Size(\(input.rendered))" : input.rendered
+            throw ConvRTError("Expected \(rank + 1)D (unbatched) or \(rank + 2)D (batched) input to \(attributes.functionName), but got input of size: \(size)")
+        }
+    }
+
+    /// ATen's weight checks. Eager modules cannot fail the divisibility one (their constructor
+    /// checks it), Lazy ones can. A Lazy ConvTranspose whose out_channels is not a multiple of
+    /// groups fails on its bias, or without a bias silently yields `(out/groups)*groups` channels.
+    private func checkWeightAgainstGroups(_ weight: [Int], _ a: inout ConvAttributes) throws {
+        let g = a.groups
+        guard weight[0] >= g else {
+            throw ConvRTError("Given groups=\(g), expected weight to be at least \(g) at dimension 0, but got weight of size \(weight.bracketed) instead")
+        }
+        guard weight[0] % g == 0 else {
+            throw ConvRTError("Given groups=\(g), expected weight to be divisible by \(g) at dimension 0, but got weight of size [\(weight.bracketed)] instead")
+        }
+        if a.transposed, a.outChannels % g != 0 {
+            let produced = weight[1] * g
+            guard !a.hasBias else {
+                throw ConvRTError("Given transposed=1, weight of size \(weight.bracketed), expected bias to be 1-dimensional with \(produced) elements, but got bias of size [\(a.outChannels)] instead")
+            }
+            a.outChannels = produced
         }
     }
 
@@ -129,7 +154,7 @@ struct ConvShapeFunction {
             guard let size = spatial[d].value, begin[d] >= 0, end[d] >= 0 else { continue }
             if mode == .reflect, begin[d] >= size || end[d] >= size {
                 let dim = input.count - rank + d
-                throw ConvRTError("Padding size should be less than the corresponding input dimension, but got: padding (\(begin[d]), \(end[d])) at dimension \(dim) of input \(input.rendered)")
+                throw ConvRTError("Argument #4: Padding size should be less than the corresponding input dimension, but got: padding (\(begin[d]), \(end[d])) at dimension \(dim) of input \(input.rendered)")
             }
             if mode == .circular, begin[d] > size || end[d] > size {
                 throw ConvRTError("Padding value causes wrapping around more than once.")
@@ -139,7 +164,8 @@ struct ConvShapeFunction {
 
     private func checkSigns() throws {
         let a = attributes
-        if case .explicit(let p) = a.padding, p.contains(where: { $0 < 0 }) {
+        // With reflect/replicate/circular, PyTorch's F.pad crops on negative padding instead.
+        if case .explicit(let p) = a.padding, p.contains(where: { $0 < 0 }), a.paddingMode == .zeros || a.transposed {
             throw ConvRTError("negative padding is not supported")
         }
         if a.transposed, a.outputPadding.contains(where: { $0 < 0 }), a.outputSize == nil {
@@ -147,17 +173,32 @@ struct ConvShapeFunction {
         }
         if a.stride.contains(where: { $0 <= 0 }) { throw ConvRTError("non-positive stride is not supported") }
         if a.dilation.contains(where: { $0 <= 0 }) {
-            throw ConvRTError("dilation should be greater than zero, but got \(a.dilation.bracketed)")
-        }
-        if a.kernelSize.contains(where: { $0 <= 0 }) {
-            throw ConvRTError("kernel size should be greater than zero, but got \(Self.namedDims(a.kernelSize, "kernel"))")
+            let got = a.transposed ? Self.namedDims(atenDims(a.dilation, fill: 1), "dilation", separator: ", ")
+                                   : atenDims(a.dilation, fill: 1).bracketed
+            throw ConvRTError("dilation should be greater than zero, but got \(got)")
         }
     }
 
+    /// Run by ATen's backend after the generic checks, so it comes last.
+    private func checkKernelSize() throws {
+        let a = attributes
+        if a.kernelSize.contains(where: { $0 <= 0 }) {
+            let got = rank == 3 && !a.transposed
+                ? ": " + a.kernelSize.map(String.init).joined(separator: " x ") + " (TxHxW)"
+                : " " + Self.namedDims(atenDims(a.kernelSize, fill: 1), "kernel")
+            throw ConvRTError("kernel size should be greater than zero, but got\(got)")
+        }
+    }
+
+    /// ATen runs 1-D convolutions as 2-D ones with a unit height, and words its messages so.
+    private func atenDims(_ values: [Int], fill: Int) -> [Int] {
+        rank == 1 ? [fill] + values : values
+    }
+
     /// `kernel_height: 0 kernel_width: 3`, with depth for 3-D.
-    static func namedDims(_ values: [Int], _ prefix: String) -> String {
+    static func namedDims(_ values: [Int], _ prefix: String, separator: String = " ") -> String {
         let names = ["depth", "height", "width"].suffix(values.count)
-        return zip(names, values).map { "\(prefix)_\($0): \($1)" }.joined(separator: " ")
+        return zip(names, values).map { "\(prefix)_\($0): \($1)" }.joined(separator: separator)
     }
 
     private func convSpatial() throws -> SymbolicShape {
@@ -192,8 +233,9 @@ struct ConvShapeFunction {
         let p = a.transposedPadding
         let valid = zip(outputPadding, zip(a.stride, a.dilation)).allSatisfy { op, sd in op < sd.0 || op < sd.1 }
         guard valid else {
-            let parts = [Self.namedDims(outputPadding, "output_padding"), Self.namedDims(a.stride, "stride"),
-                         Self.namedDims(a.dilation, "dilation")]
+            let parts = [Self.namedDims(atenDims(outputPadding, fill: 0), "output_padding"),
+                         Self.namedDims(atenDims(a.stride, fill: 1), "stride"),
+                         Self.namedDims(atenDims(a.dilation, fill: 1), "dilation")]
             throw ConvRTError("output padding must be smaller than either stride or dilation, but got \(parts.joined(separator: " "))")
         }
         var out: SymbolicShape = []
@@ -210,8 +252,9 @@ struct ConvShapeFunction {
         }
         let known = out.compactMap(\.value)
         if known.count == rank, known.contains(where: { $0 < 1 }) {
-            let inSizes = spatial.map(\.description).joined(separator: " x ")
-            throw ConvRTError("Given input size per channel: (\(inSizes)). Calculated output size per channel: (\(known.map(String.init).joined(separator: " x "))). Output size is too small")
+            let inSizes = atenDims(spatial.compactMap(\.value), fill: 1).map(String.init).joined(separator: " x ")
+            let outSizes = atenDims(known, fill: 1).map(String.init).joined(separator: " x ")
+            throw ConvRTError("Given input size per channel: (\(inSizes)). Calculated output size per channel: (\(outSizes)). Output size is too small")
         }
         return out
     }

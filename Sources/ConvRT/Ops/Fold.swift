@@ -60,8 +60,7 @@ enum FoldShapeFunction {
         let (c, h, wd) = (input[input.count - 3], input[input.count - 2], input[input.count - 1])
         let bh = w.blocks(along: 0, size: h), bw = w.blocks(along: 1, size: wd)
         if let x = bh.value, let y = bw.value, x < 1 || y < 1 {
-            // ATen prints the input height twice; kept for fidelity with PyTorch's message.
-            throw ConvRTError("Given input with spatial size (\(h), \(h)), \(w.rendered), calculated shape of the array of sliding blocks as (\(x), \(y)), but its components must be at least one.")
+            throw ConvRTError("Given input with spatial size (\(h), \(wd)), \(w.rendered), calculated shape of the array of sliding blocks as (\(x), \(y)), but its components must be at least one.")
         }
         let rows = product(c, .known(w.kernelSize[0] * w.kernelSize[1]))
         return (input.count == 4 ? [input[0]] : []) + [rows, product(bh, bw)]
@@ -96,23 +95,33 @@ enum FoldShapeFunction {
             throw ConvRTError(prefix + "expected size of input's dimension 2 to match the calculated number of sliding blocks \(bh) * \(bw) = \(bh * bw), but got input.size(2)=\(l).")
         }
         guard bh >= 1, bw >= 1 else {
-            throw ConvRTError(prefix + "calculated shape of the array of sliding blocks as (\(bh), \(bw)), which is invalid.")
+            throw ConvRTError(prefix + "calculated shape of the array of sliding blocks as (\(bh), \(bw)), which is too small (non-positive)")
         }
         return (input.count == 3 ? [input[0]] : []) + [.known(planeCount / kernelArea), .known(oh), .known(ow)]
     }
 }
 
 enum ElementwiseShapeFunction {
-    /// Both operands must have the same shape (no broadcasting); symbolic dims are checked at run time.
-    static func add(_ a: SymbolicShape, _ b: SymbolicShape) throws -> SymbolicShape {
-        let mismatch = a.count != b.count || zip(a, b).contains { x, y in
-            if let p = x.value, let q = y.value { return p != q }
-            return false
+    /// NumPy/PyTorch broadcasting: dims align from the right; each pair must be equal or contain a 1.
+    /// Symbolic dims are assumed compatible here and checked on the bound shapes at run time.
+    static func broadcast(_ a: SymbolicShape, _ b: SymbolicShape) throws -> SymbolicShape {
+        let rank = max(a.count, b.count)
+        let pa = [Dim](repeating: .known(1), count: rank - a.count) + a
+        let pb = [Dim](repeating: .known(1), count: rank - b.count) + b
+        var out: SymbolicShape = []
+        for i in (0..<rank).reversed() {
+            switch (pa[i], pb[i]) {
+            case (.known(let x), .known(let y)):
+                guard x == y || x == 1 || y == 1 else {
+                    throw ConvRTError("The size of tensor a (\(x)) must match the size of tensor b (\(y)) at non-singleton dimension \(i)")
+                }
+                out.append(.known(x == 1 ? y : x))
+            case (.known(1), let other), (let other, .known(1)):
+                out.append(other)
+            case (let x, _):
+                out.append(x)
+            }
         }
-        if mismatch {
-            throw ConvRTError("Add needs inputs of the same shape, but got \(a.rendered) and \(b.rendered)")
-        }
-        // Prefer concrete dims where one side knows them.
-        return zip(a, b).map { x, y in x.value != nil ? x : y }
+        return out.reversed()
     }
 }

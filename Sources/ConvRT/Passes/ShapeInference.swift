@@ -55,7 +55,7 @@ public enum ShapeInference {
         case .relu:
             return (op, operands[0])
         case .add:
-            return (op, try ElementwiseShapeFunction.add(operands[0], operands[1]))
+            return (op, try ElementwiseShapeFunction.broadcast(operands[0], operands[1]))
         }
     }
 
