@@ -4,9 +4,45 @@ extension ReferenceKernels {
         Tensor(shape: x.shape, data: x.data.map { $0 > 0 || $0.isNaN ? $0 : 0 })
     }
 
-    /// Elementwise sum of two tensors of the same shape (no broadcasting).
+    /// Elementwise sum with NumPy/PyTorch broadcasting (shapes already checked by shape inference).
     static func add(_ a: Tensor, _ b: Tensor) -> Tensor {
-        precondition(a.shape == b.shape, "add: shapes \(a.shape) and \(b.shape) differ")
-        return Tensor(shape: a.shape, data: zip(a.data, b.data).map { $0 + $1 })
+        if a.shape == b.shape {
+            return Tensor(shape: a.shape, data: zip(a.data, b.data).map { $0 + $1 })
+        }
+        let rank = max(a.rank, b.rank)
+        let shapeA = [Int](repeating: 1, count: rank - a.rank) + a.shape
+        let shapeB = [Int](repeating: 1, count: rank - b.rank) + b.shape
+        let shape = zip(shapeA, shapeB).map { $0 == 1 ? $1 : $0 }
+        let stridesA = broadcastStrides(shapeA, to: shape), stridesB = broadcastStrides(shapeB, to: shape)
+        var index = [Int](repeating: 0, count: rank)
+        var data = [Float](repeating: 0, count: shape.reduce(1, *))
+        for i in data.indices {
+            var offsetA = 0, offsetB = 0
+            for d in 0..<rank {
+                offsetA += index[d] * stridesA[d]
+                offsetB += index[d] * stridesB[d]
+            }
+            data[i] = a.data[offsetA] + b.data[offsetB]
+            // Advance the row-major multi-index.
+            var d = rank - 1
+            while d >= 0 {
+                index[d] += 1
+                if index[d] < shape[d] { break }
+                index[d] = 0
+                d -= 1
+            }
+        }
+        return Tensor(shape: shape, data: data)
+    }
+
+    /// Row-major strides of `shape`, with 0 where a size-1 dim is broadcast to `target`.
+    private static func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
+        var strides = [Int](repeating: 0, count: shape.count)
+        var running = 1
+        for d in shape.indices.reversed() {
+            strides[d] = shape[d] == 1 && target[d] != 1 ? 0 : running
+            running *= shape[d]
+        }
+        return strides
     }
 }

@@ -11,8 +11,9 @@ extension ReferenceKernels {
     static func pad(_ x: Tensor, begin: [Int], end: [Int], mode: ConvAttributes.PaddingMode) -> Tensor {
         let inSize = spatialShape(x)
         precondition(begin.count == inSize.count && end.count == inSize.count, "pad: one begin/end per spatial dim")
-        precondition((begin + end).allSatisfy { $0 >= 0 }, "pad: negative padding \(begin) \(end)")
+        // Negative padding crops, as F.pad does.
         let outSize = inSize.indices.map { inSize[$0] + begin[$0] + end[$0] }
+        precondition(outSize.allSatisfy { $0 >= 0 }, "pad: cropping \(begin) \(end) exceeds \(inSize)")
         let (i3, o3, b3) = (lift3(inSize, fill: 1), lift3(outSize, fill: 1), lift3(begin, fill: 0))
         // For each output coordinate along each dim: its source coordinate, or -1 for a zero.
         let maps = (0..<3).map { axis in
