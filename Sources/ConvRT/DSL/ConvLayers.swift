@@ -12,9 +12,10 @@ enum ConvLayers {
     private static func spec(rank: Int, transposed: Bool, lazy: Bool) -> LayerSpec {
         let name = (lazy ? "Lazy" : "") + (transposed ? "ConvTranspose" : "Conv") + "\(rank)d"
         let required = (lazy ? [] : ["in_channels"]) + ["out_channels", "kernel_size"]
+        let rejected = lazy ? ["in_channels": "\(name) infers in_channels from its input; remove this argument"] : [:]
         return LayerSpec(
             name: name, inputCount: 1,
-            parameters: parameters(transposed: transposed, lazy: lazy), required: required
+            parameters: parameters(transposed: transposed, lazy: lazy), required: required, rejected: rejected
         ) { args throws(ConvRTError) in
             .conv(try attributes(args, rank: rank, transposed: transposed, lazy: lazy))
         }

@@ -10,6 +10,8 @@ struct LayerSpec: Sendable {
     let parameters: [String]
     /// The keywords without a default, checked before any value is looked at (as Python does).
     let required: [String]
+    /// Keywords this layer rejects on purpose, with why (better than a "did you mean").
+    var rejected: [String: String] = [:]
     /// Reads the arguments into the op; only called once `required` are all present.
     let build: @Sendable (LayerArguments) throws(ConvRTError) -> Op
 }

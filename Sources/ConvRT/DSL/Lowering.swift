@@ -147,6 +147,7 @@ struct Lowering {
     }
 
     private func unknownKeyword(_ key: Located<String>, spec: LayerSpec) -> ConvRTError {
+        if let reason = spec.rejected[key.value] { return ConvRTError(reason, at: key.location) }
         var message = "unknown argument '\(key.value)' for \(spec.name)"
         if let guess = closestMatch(key.value, in: spec.parameters) {
             message += "; did you mean '\(guess)'?"

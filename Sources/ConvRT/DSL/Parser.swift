@@ -5,6 +5,9 @@
 struct Parser {
     private var lexer: Lexer
     private var token: Token
+    /// How many `(`/`[` the current value is inside; bounded so hostile input cannot overflow the stack.
+    private var nesting = 0
+    private static let maxNesting = 16
 
     init(_ text: String, file: String) throws(ConvRTError) {
         lexer = Lexer(text, file: file)
@@ -87,19 +90,20 @@ struct Parser {
     private mutating func layer(named name: Located<String>) throws(ConvRTError) -> LayerStatement {
         try advance()
         let op = try self.name("a layer name")
-        do {
+        var statement = LayerStatement(name: name, op: op, positional: [], keywords: [])
+        do throws(ConvRTError) {
             try expect(.leftParen, "'('")
-            var statement = LayerStatement(name: name, op: op, positional: [], keywords: [])
             while token.kind != .rightParen {
                 try argument(into: &statement)
                 guard token.kind == .comma else { break }
                 try advance()
             }
-            try expect(.rightParen, "')'")
-            return statement
+            guard token.kind == .rightParen else { throw unexpected("')'") }
         } catch {
             throw error.located(at: nil, context: "\(op.value) '\(name.value)'")
         }
+        try advance()  // past `)`: what follows is no longer part of the call
+        return statement
     }
 
     /// One `value` or `key=value`, appended to `statement`.
@@ -160,6 +164,11 @@ struct Parser {
     /// `(a, b)`, `(a,)`, `()`, `[a, b]`. Like Python, `(a)` is just `a`.
     private mutating func sequence(close: Token.Kind) throws(ConvRTError) -> Located<ArgValue> {
         let location = token.location
+        guard nesting < Self.maxNesting else {
+            throw ConvRTError("values nested more than \(Self.maxNesting) deep", at: location)
+        }
+        nesting += 1
+        defer { nesting -= 1 }
         try advance()
         var items: [Located<ArgValue>] = []
         var trailingComma = false

@@ -2,8 +2,9 @@
 ///
 /// Used for "did you mean" hints on unknown layers and arguments. The comparison ignores
 /// case (`Conv2D` -> `Conv2d`, `Relu` -> `ReLU`). A candidate counts as close when its
-/// Levenshtein distance is at most a third of the longer word (at least 1), or when one
-/// word is a prefix of the other and the shorter has 3+ characters (`kernel` -> `kernel_size`).
+/// Levenshtein distance is at most a third of the longer word (at least 1) and less than the
+/// shorter word's length, or when one word is a prefix of the other and the shorter has 3+
+/// characters (`kernel` -> `kernel_size`).
 /// Ties go to the earlier candidate.
 public func closestMatch(_ word: String, in candidates: [String]) -> String? {
     let lowered = Array(word.lowercased())
@@ -19,7 +20,8 @@ public func closestMatch(_ word: String, in candidates: [String]) -> String? {
 }
 
 private func isClose(_ a: [Character], _ b: [Character], distance: Int) -> Bool {
-    if distance <= max(1, max(a.count, b.count) / 3) { return true }
+    // Never suggest a word that shares nothing: `y` for `x` helps nobody.
+    if distance <= max(1, max(a.count, b.count) / 3), distance < min(a.count, b.count) { return true }
     let (short, long) = a.count <= b.count ? (a, b) : (b, a)
     return short.count >= 3 && long.starts(with: short)
 }
