@@ -311,6 +311,7 @@ import Testing
         // Names
         .init(x + "c = ReLU(y)\noutput c", "m.convnet:2:10: ReLU 'c': undefined name 'y'"),
         .init(x + "relu1 = ReLU(x)\nc = ReLU(relu2)", "m.convnet:3:10: ReLU 'c': undefined name 'relu2'; did you mean 'relu1'?"),
+        .init(x + "y = ReLU(y)\noutput y", "m.convnet:2:10: ReLU 'y': undefined name 'y'"),
         .init(x + "output z", "m.convnet:2:8: undefined name 'z'"),
         .init("output x\ninput x: [1]", "m.convnet:1:8: undefined name 'x'"),
         .init(x + "x = ReLU(x)", "m.convnet:2:1: ReLU 'x': redefinition of 'x' (first defined at m.convnet:1:7)"),

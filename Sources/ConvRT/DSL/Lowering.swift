@@ -72,8 +72,8 @@ struct Lowering {
             throw ConvRTError(message, at: layer.op.location)
         }
         do {
+            let inputs = try layerInputs(layer, spec: spec)  // before `define`: `y = ReLU(y)` is no self-loop
             try define(layer.name)
-            let inputs = try layerInputs(layer, spec: spec)
             try checkKeywords(layer, spec: spec)
             let op = try spec.build(LayerArguments(layer: spec.name, anchor: layer.op.location, keywords: layer.keywords))
             nodes.append(Node(name: layer.name.value, op: op, inputs: inputs, location: layer.name.location))
