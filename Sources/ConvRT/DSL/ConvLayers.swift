@@ -65,7 +65,7 @@ enum ConvLayers {
             case "same": return .same
             case "valid": return .valid
             default:
-                throw ConvRTError("Invalid padding string \(quoted(s)), should be one of ['same', 'valid']", at: given.location)
+                throw ConvRTError("Invalid padding string \(quoted(s)), should be one of {'same', 'valid'}", at: given.location)
             }
         case .integer, .tuple:
             return .explicit(try args.convList("padding", given, rank: rank))
@@ -79,13 +79,14 @@ enum ConvLayers {
         _ args: LayerArguments, transposed: Bool
     ) throws(ConvRTError) -> ConvAttributes.PaddingMode {
         guard let mode = try args.string("padding_mode") else { return .zeros }
-        if transposed, mode.value != "zeros" {
-            throw ConvRTError("Only \"zeros\" padding mode is supported for \(args.layer)", at: mode.location)
-        }
+        // PyTorch prints a Python set here; its order varies between runs, so print it sorted.
         guard let parsed = ConvAttributes.PaddingMode(rawValue: mode.value) else {
-            let list = paddingModes.map { "'\($0)'" }.joined(separator: ", ")
+            let list = paddingModes.sorted().map { "'\($0)'" }.joined(separator: ", ")
             throw ConvRTError(
-                "padding_mode must be one of [\(list)], but got padding_mode='\(mode.value)'", at: mode.location)
+                "padding_mode must be one of {\(list)}, but got padding_mode='\(mode.value)'", at: mode.location)
+        }
+        if transposed, parsed != .zeros {
+            throw ConvRTError("Only \"zeros\" padding mode is supported for \(args.layer)", at: mode.location)
         }
         return parsed
     }
