@@ -1,0 +1,90 @@
+/*
+ * pbreader: an independent reader for convrt's model format (Protos/convrt.proto),
+ * built on libprotobuf-c. It proves that .pb files written by convrt are plain
+ * protobuf that other toolchains can read.
+ *
+ * Usage: pbreader MODEL.pb
+ * Prints one line per node, in file order: `<name> <op>`, where <op> is the
+ * PyTorch-style name Swift's `Op.displayName` gives (Conv2d, LazyConvTranspose3d,
+ * Unfold, Fold, ReLU, Add). Exit status 1 on any read or decode error.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "convrt.pb-c.h"
+
+/* Reads the whole file into a malloc'd buffer; returns NULL on failure. */
+static uint8_t *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap) break;
+        uint8_t *bigger = realloc(buf, cap *= 2);
+        if (!bigger) { free(buf); buf = NULL; }
+        else buf = bigger;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) { free(buf); return NULL; }
+    *len = n;
+    return buf;
+}
+
+/* Writes a conv layer's display name, e.g. LazyConvTranspose2d, into out. */
+static void conv_name(const Convrt__V1__ConvAttrs *a, char *out, size_t size) {
+    snprintf(out, size, "%s%s%" PRId64 "d", a->lazy ? "Lazy" : "",
+             a->transposed ? "ConvTranspose" : "Conv", a->spatial_rank);
+}
+
+/* The display name of a node's op, or NULL if the op is unset or unknown. */
+static const char *op_name(const Convrt__V1__Node *node, char *scratch, size_t size) {
+    switch (node->op_case) {
+    case CONVRT__V1__NODE__OP_CONV: conv_name(node->conv, scratch, size); return scratch;
+    case CONVRT__V1__NODE__OP_UNFOLD: return "Unfold";
+    case CONVRT__V1__NODE__OP_FOLD: return "Fold";
+    case CONVRT__V1__NODE__OP_RELU: return "ReLU";
+    case CONVRT__V1__NODE__OP_ADD: return "Add";
+    default: return NULL;
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s MODEL.pb\n", argv[0]);
+        return 2;
+    }
+    size_t len = 0;
+    uint8_t *bytes = read_file(argv[1], &len);
+    if (!bytes) {
+        perror(argv[1]);
+        return 1;
+    }
+    Convrt__V1__Model *model = convrt__v1__model__unpack(NULL, len, bytes);
+    free(bytes);
+    if (!model) {
+        fprintf(stderr, "%s: not a valid convrt model\n", argv[1]);
+        return 1;
+    }
+    int status = 0;
+    if (model->format_version != 1) {
+        fprintf(stderr, "%s: unsupported format_version %u\n", argv[1], model->format_version);
+        status = 1;
+    }
+    for (size_t i = 0; status == 0 && i < model->n_nodes; i++) {
+        const Convrt__V1__Node *node = model->nodes[i];
+        char scratch[64];
+        const char *op = op_name(node, scratch, sizeof scratch);
+        if (!op) {
+            fprintf(stderr, "%s: node '%s' has no op\n", argv[1], node->name);
+            status = 1;
+            break;
+        }
+        printf("%s %s\n", node->name, op);
+    }
+    convrt__v1__model__free_unpacked(model, NULL);
+    return status;
+}
