@@ -82,7 +82,8 @@ public enum NPY {
         }
     }
 
-    private static func decode(raw: UnsafeRawBufferPointer) throws -> (tensor: Tensor, notes: [String]) {
+    /// Decodes a whole `.npy` image; errors carry no file name.
+    static func decode(raw: UnsafeRawBufferPointer) throws -> (tensor: Tensor, notes: [String]) {
         let header = try NPYHeader.parse(raw)
         guard case .string(let descr) = header.descr, let dtype = NPYDType(descr: descr) else {
             throw ConvRTError("unsupported dtype \(header.descr)")

@@ -44,8 +44,9 @@ public enum NPZ {
                                       + "limit of \(maxBytes) bytes for the archive")
                 }
                 budget -= entry.uncompressedSize
-                let bytes = try prefixingErrors(with: context) { try ZipReader.contents(of: entry, in: raw) }
-                let (tensor, notes) = try bytes.withUnsafeBytes { try NPY.decode(raw: $0, name: context) }
+                let (tensor, notes) = try prefixingErrors(with: context) {
+                    try ZipReader.withContents(of: entry, in: raw) { try NPY.decode(raw: $0) }
+                }
                 result.append((key, tensor, notes))
             }
             return result

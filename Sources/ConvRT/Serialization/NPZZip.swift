@@ -18,8 +18,8 @@ struct ZipEntry {
 ///
 /// Reading does not go through ZIPFoundation's `Archive` because 0.9.20 spins forever on Linux when a
 /// deflate stream ends before its end marker (weichsel/ZIPFoundation#389) and converts ZIP64 offsets
-/// to `off_t` unchecked (a trap above `Int64.max`): both reachable from a crafted file. Inflation and
-/// CRC-32 still come from ZIPFoundation (zlib), fed from a provider that cannot run past the entry.
+/// to `off_t` unchecked (a trap above `Int64.max`): both reachable from a crafted file. Inflation
+/// still comes from ZIPFoundation (zlib), fed from a provider that cannot run past the entry.
 enum ZipReader {
     /// Chunk size for inflation, in both directions.
     static let chunkSize = 1 << 20
@@ -40,30 +40,36 @@ enum ZipReader {
         return entries
     }
 
-    /// The entry's uncompressed bytes, checked against its declared size and CRC-32.
+    /// Calls `body` with the entry's uncompressed bytes, checked against its declared size and CRC-32.
     ///
-    /// Inflation stops as soon as the output would exceed the declared size, so a zip bomb costs
-    /// no more memory than the size it declares (which callers cap).
-    static func contents(of entry: ZipEntry, in raw: UnsafeRawBufferPointer) throws -> [UInt8] {
+    /// Stored entries are passed in place (no copy). Inflation stops as soon as the output would
+    /// exceed the declared size, so a zip bomb costs no more memory than it declares (callers cap that).
+    static func withContents<T>(of entry: ZipEntry, in raw: UnsafeRawBufferPointer,
+                                _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
         let source = UnsafeRawBufferPointer(rebasing: raw[entry.dataOffset..<(entry.dataOffset + entry.compressedSize)])
-        let output: [UInt8]
         switch entry.method {
         case 0:
             guard entry.compressedSize == entry.uncompressedSize else {
                 throw ConvRTError("stored entry's sizes disagree (\(entry.compressedSize) vs \(entry.uncompressedSize) bytes)")
             }
-            output = Array(source)
+            try verify(source, entry)
+            return try body(source)
         case 8:
-            output = try inflate(source, expectedSize: entry.uncompressedSize)
+            let output = try inflate(source, expectedSize: entry.uncompressedSize)
+            return try output.withUnsafeBytes { bytes in
+                try verify(bytes, entry)
+                return try body(bytes)
+            }
         default:
             throw ConvRTError("unsupported zip compression method \(entry.method)")
         }
-        guard output.count == entry.uncompressedSize else {
-            throw ConvRTError("entry is truncated: \(output.count) of \(entry.uncompressedSize) bytes")
+    }
+
+    private static func verify(_ bytes: UnsafeRawBufferPointer, _ entry: ZipEntry) throws {
+        guard bytes.count == entry.uncompressedSize else {
+            throw ConvRTError("entry is truncated: \(bytes.count) of \(entry.uncompressedSize) bytes")
         }
-        let crc = output.withUnsafeBytes { Data($0).crc32(checksum: 0) }
-        guard crc == entry.crc32 else { throw ConvRTError("CRC-32 mismatch: the archive is corrupt") }
-        return output
+        guard CRC32.checksum(bytes) == entry.crc32 else { throw ConvRTError("CRC-32 mismatch: the archive is corrupt") }
     }
 
     private static func inflate(_ source: UnsafeRawBufferPointer, expectedSize: Int) throws -> [UInt8] {
@@ -186,6 +192,48 @@ enum ZipReader {
         let offset = header + 30 + nameLength + extraLength
         guard offset <= bytes.raw.count else { throw ConvRTError("entry '\(name)' extends past the end of the archive") }
         return offset
+    }
+}
+
+/// CRC-32 (IEEE 802.3, reflected 0xEDB88320) as zip uses it, slicing-by-8.
+///
+/// ZIPFoundation's `Data.crc32` on Linux is a byte-at-a-time Swift loop (its `zlib` import does
+/// not resolve there), several times slower on large arrays.
+enum CRC32 {
+    /// `table[k * 256 + b]`: the CRC of byte `b` followed by `k` zero bytes, for k in 0..<8.
+    private static let table: [UInt32] = {
+        var table = [UInt32](repeating: 0, count: 8 * 256)
+        for byte in 0..<256 {
+            var crc = UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+            table[byte] = crc
+        }
+        for index in 256..<(8 * 256) {
+            let previous = table[index - 256]
+            table[index] = (previous >> 8) ^ table[Int(previous & 0xFF)]
+        }
+        return table
+    }()
+
+    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        table.withUnsafeBufferPointer { t in
+            var crc: UInt32 = 0xFFFF_FFFF
+            var i = 0
+            while i + 8 <= bytes.count {
+                let low = crc ^ UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self))
+                let high = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i + 4, as: UInt32.self))
+                crc = t[1792 + Int(low & 0xFF)] ^ t[1536 + Int((low >> 8) & 0xFF)]
+                    ^ t[1280 + Int((low >> 16) & 0xFF)] ^ t[1024 + Int(low >> 24)]
+                    ^ t[768 + Int(high & 0xFF)] ^ t[512 + Int((high >> 8) & 0xFF)]
+                    ^ t[256 + Int((high >> 16) & 0xFF)] ^ t[Int(high >> 24)]
+                i += 8
+            }
+            while i < bytes.count {
+                crc = (crc >> 8) ^ t[Int((crc ^ UInt32(bytes[i])) & 0xFF)]
+                i += 1
+            }
+            return ~crc
+        }
     }
 }
 
