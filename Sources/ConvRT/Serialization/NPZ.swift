@@ -1,0 +1,105 @@
+import Foundation
+import ZIPFoundation
+
+/// Reading and writing NumPy `.npz` archives (zips of `.npy` files, as `numpy.savez` and
+/// `numpy.savez_compressed` write them) as named float32 ``Tensor``s.
+public enum NPZ {
+    /// Default cap on the total uncompressed size of an archive's arrays: 4 GiB.
+    public static let defaultMaxBytes = 4 << 30
+
+    /// Reads every array in a `.npz` archive; stored and deflated entries are both accepted.
+    ///
+    /// - Parameters:
+    ///   - url: The archive.
+    ///   - maxBytes: Cap on the total uncompressed size of all entries, checked against each entry's
+    ///     declared size before extraction and enforced while inflating (zip-bomb guard).
+    /// - Returns: Entries in archive order, keys without the `.npy` suffix, each with notes about
+    ///   conversions to float32 (as `NPY.decode` reports them).
+    /// - Throws: ``ConvRTError`` naming the file, and the key where one is at fault, e.g.
+    ///   `weights.npz: key 'conv.weight': unsupported dtype '<c8'`.
+    public static func read(
+        contentsOf url: URL, maxBytes: Int = defaultMaxBytes
+    ) throws -> [(name: String, tensor: Tensor, notes: [String])] {
+        let path = url.path
+        let data: Data
+        do {
+            data = try Data(contentsOf: url, options: .mappedIfSafe)
+        } catch {
+            throw ConvRTError("\(path): cannot read file: \(error.localizedDescription)")
+        }
+        return try data.withUnsafeBytes { raw in
+            let entries = try prefixingErrors(with: path) { try ZipReader.entries(in: raw) }
+            var result: [(name: String, tensor: Tensor, notes: [String])] = []
+            var keys: Set<String> = []
+            var budget = maxBytes
+            for entry in entries where !entry.isDirectory {
+                guard entry.name.hasSuffix(".npy") else {
+                    throw ConvRTError("\(path): entry '\(entry.name)' is not a .npy array")
+                }
+                let key = String(entry.name.dropLast(4))
+                let context = "\(path): key '\(key)'"
+                guard keys.insert(key).inserted else { throw ConvRTError("\(context): duplicate key") }
+                guard entry.uncompressedSize <= budget else {
+                    throw ConvRTError("\(context): uncompressed size \(entry.uncompressedSize) bytes exceeds the "
+                                      + "limit of \(maxBytes) bytes for the archive")
+                }
+                budget -= entry.uncompressedSize
+                let (tensor, notes) = try prefixingErrors(with: context) {
+                    try ZipReader.withContents(of: entry, in: raw) { try NPY.decode(raw: $0) }
+                }
+                result.append((key, tensor, notes))
+            }
+            return result
+        }
+    }
+
+    /// Writes arrays as a `.npz` archive that `numpy.load` reads, replacing any existing file.
+    ///
+    /// - Parameters:
+    ///   - entries: Keys (stored as `<key>.npy`) and arrays, in archive order; keys must be unique.
+    ///   - url: Destination file.
+    ///   - compressed: Deflate the entries, like `numpy.savez_compressed`; stored otherwise, like `numpy.savez`.
+    public static func write(_ entries: [(name: String, tensor: Tensor)], to url: URL, compressed: Bool = false) throws {
+        let path = url.path
+        var keys: Set<String> = []
+        for entry in entries where !keys.insert(entry.name).inserted {
+            throw ConvRTError("\(path): duplicate key '\(entry.name)'")
+        }
+        // Build next to the destination, then rename over it, so a failure leaves no partial file.
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+        do {
+            try writeArchive(entries, to: temporary, method: compressed ? .deflate : .none)
+            guard rename(temporary.path, path) == 0 else {
+                throw ConvRTError("rename failed: \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            let reason = (error as? ConvRTError)?.message ?? "\(error)"
+            throw ConvRTError("\(path): cannot write archive: \(reason)")
+        }
+    }
+
+    /// Writes a fresh archive; the `Archive` is released (and its file closed) on return.
+    private static func writeArchive(_ entries: [(name: String, tensor: Tensor)], to url: URL,
+                                     method: CompressionMethod) throws {
+        let archive = try Archive(url: url, accessMode: .create)
+        for (name, tensor) in entries {
+            let data = NPY.encode(tensor)
+            try archive.addEntry(with: name + ".npy", type: .file, uncompressedSize: Int64(data.count),
+                                 compressionMethod: method) { position, size in
+                let start = Int(position)
+                return data.subdata(in: start..<(start + size))
+            }
+        }
+    }
+
+    /// Runs `body`, prefixing any ``ConvRTError`` message with `prefix: `.
+    private static func prefixingErrors<T>(with prefix: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as ConvRTError {
+            throw ConvRTError("\(prefix): \(error.message)")
+        }
+    }
+}
