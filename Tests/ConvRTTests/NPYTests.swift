@@ -377,6 +377,13 @@ extension NPYTests {
         try Data(data).write(to: url)
         #expect(Self.errorMessage { _ = try NPZ.read(contentsOf: url) }
                 == "\(url.path): zip local header offset 18446744073709551615 is larger than the file")
+        // Point the ZIP64 end record's central-directory offset at 2^63 + 1 (ZIPFoundation traps on this).
+        var huge = try Self.bytes("zip64.npz")
+        let record = huge.count - 22 - 20 - 56
+        for i in 0..<8 { huge[record + 48 + i] = i == 0 ? 1 : (i == 7 ? 0x80 : 0) }
+        try Data(huge).write(to: url)
+        #expect(Self.errorMessage { _ = try NPZ.read(contentsOf: url) }
+                == "\(url.path): zip central directory offset 9223372036854775809 is larger than the file")
     }
 
     @Test func totalSizeIsCapped() throws {
