@@ -57,7 +57,9 @@ struct Inspect: ParsableCommand {
         var text = renderTable(rows)
         let flops = s.totalFLOPs.map(formatCount) ?? "? (symbolic dims: bind them with --input-shape)"
         text += "\ntotal: \(s.nodes.count) nodes, \(s.totalParameters) parameters, \(flops) FLOPs"
-        text += "\noutputs: " + s.outputs.map { "\($0)\(s.nodes.first { n in n.name == $0 }?.outputShape.rendered ?? "")" }.joined(separator: ", ")
+        let shapes = Dictionary(s.inputs.map { ($0.name, $0.shape) } + s.nodes.map { ($0.name, $0.outputShape) },
+                                uniquingKeysWith: { first, _ in first })
+        text += "\noutputs: " + s.outputs.map { "\($0)\(shapes[$0]?.rendered ?? "")" }.joined(separator: ", ")
         return text
     }
 

@@ -16,12 +16,6 @@ func expectClose(_ actual: Tensor, _ expected: Tensor, _ what: String, tolerance
             sourceLocation: sourceLocation)
 }
 
-/// A small deterministic tensor for tests.
-func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
-    var rng = SplitMix64(seed: seed)
-    return Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in 2 * rng.nextUnitFloat() - 1 })
-}
-
 /// Compiles DSL text (no weights file: seeded init) and returns the thrown error's text, or nil.
 func compileError(_ text: String, file: String = "model.convnet") -> String? {
     do {

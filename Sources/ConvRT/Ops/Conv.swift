@@ -150,7 +150,8 @@ struct ConvShapeFunction {
         let mode = attributes.paddingMode
         guard mode == .reflect || mode == .circular, !attributes.transposed else { return }
         let (begin, end) = attributes.padBeginEnd
-        for d in 0..<rank {
+        // F.pad checks the last dim first.
+        for d in (0..<rank).reversed() {
             guard let size = spatial[d].value, begin[d] >= 0, end[d] >= 0 else { continue }
             if mode == .reflect, begin[d] >= size || end[d] >= size {
                 let dim = input.count - rank + d

@@ -92,7 +92,7 @@ public enum WeightBinding {
 }
 
 /// SplitMix64: a small, fast, well-distributed generator; reproducible on every platform.
-struct SplitMix64 {
+struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
     init(seed: UInt64) { state = seed }
