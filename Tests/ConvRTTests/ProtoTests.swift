@@ -229,7 +229,7 @@ import Testing
         init(_ name: String, _ message: String, context: String? = nil, _ mutate: @escaping @Sendable (inout PBModel) -> Void) {
             self.name = name
             self.mutate = mutate
-            self.error = ConvRTError("m.pb: " + message, context: context)
+            self.error = context.map { ConvRTError(message, context: "m.pb: " + $0) } ?? ConvRTError("m.pb: " + message)
         }
     }
 
@@ -359,7 +359,7 @@ import Testing
         let node: [UInt8] = [0x0A, 0x01, 0x6E, 0x12, 0x01, 0x78, 0x9A, 0x06, 0x00]
         bytes += [0x22, UInt8(node.count)] + node
         #expect(
-            throws: ConvRTError("m.pb: node has no op (missing, or an op this convrt does not know)", context: "node 'n'")
+            throws: ConvRTError("node has no op (missing, or an op this convrt does not know)", context: "m.pb: node 'n'")
         ) { try Self.decode(Data(bytes)) }
     }
 

@@ -236,8 +236,10 @@ struct ModelDecoder {
 
     // MARK: Helpers
 
+    /// `m.pb: Conv2d 'stem': message`: the file first, then the layer when known.
     private func fail(_ message: String, _ context: String? = nil) -> ConvRTError {
-        ConvRTError("\(file): \(message)", context: context)
+        guard let context else { return ConvRTError("\(file): \(message)") }
+        return ConvRTError(message, context: "\(file): \(context)")
     }
 
     private func int(_ value: Int64, _ field: String, _ context: String) throws -> Int {
