@@ -47,7 +47,7 @@ enum LayerTable {
     static let relu = LayerSpec(name: "ReLU", inputCount: 1, parameters: ["inplace"], required: []) {
         args throws(ConvRTError) in
         _ = try args.bool("inplace")
-        return .relu
+        return .activation(.relu)
     }
 
     static let add = LayerSpec(name: "Add", inputCount: 2, parameters: [], required: []) { _ throws(ConvRTError) in

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The closed set of operations. Adding a case makes the compiler list every
 /// `switch` that must learn about it (shape inference, executor, serialization, DSL).
 public enum Op: Hashable, Sendable {
@@ -7,10 +9,14 @@ public enum Op: Hashable, Sendable {
     case unfold(SlidingWindow)
     /// `nn.Fold`: sums blocks back `(N, C*kh*kw, L) -> (N, C, *outputSize)`.
     case fold(FoldAttributes)
-    /// Elementwise `max(x, 0)`.
-    case relu
-    /// Elementwise sum of two tensors of the same shape.
+    /// An elementwise activation (ReLU, ReLU6, LeakyReLU, Hardtanh, Sigmoid, Tanh, SiLU, Hardswish, GELU).
+    case activation(Activation)
+    /// Elementwise sum with NumPy/PyTorch broadcasting.
     case add
+    /// BatchNorm1d/2d/3d (and Lazy forms) in inference mode.
+    case batchNorm(BatchNormAttributes)
+    /// `nn.Identity`: passes its input through.
+    case identity
 
     /// The PyTorch-style layer name: `LazyConvTranspose2d`, `Unfold`, `ReLU`.
     public var displayName: String {
@@ -18,8 +24,10 @@ public enum Op: Hashable, Sendable {
         case .conv(let a): return a.displayName
         case .unfold: return "Unfold"
         case .fold: return "Fold"
-        case .relu: return "ReLU"
+        case .activation(let a): return a.displayName
         case .add: return "Add"
+        case .batchNorm(let b): return (b.isLazy ? "Lazy" : "") + "BatchNorm\(b.spatialRank)d"
+        case .identity: return "Identity"
         }
     }
 }
@@ -120,5 +128,83 @@ public struct FoldAttributes: Hashable, Sendable {
     public init(outputSize: [Int], window: SlidingWindow) {
         self.outputSize = outputSize
         self.window = window
+    }
+}
+
+/// Elementwise activations, with PyTorch's names and parameters.
+public enum Activation: Hashable, Sendable {
+    case relu
+    /// `min(max(x, 0), 6)`.
+    case relu6
+    /// `x if x >= 0 else negativeSlope * x` (PyTorch default slope 0.01).
+    case leakyReLU(negativeSlope: Float)
+    /// `min(max(x, minValue), maxValue)` (PyTorch defaults -1, 1).
+    case hardtanh(minValue: Float, maxValue: Float)
+    case sigmoid
+    case tanh
+    /// `x * sigmoid(x)`.
+    case silu
+    /// `x * relu6(x + 3) / 6`.
+    case hardswish
+    /// GELU, exact (`0.5x(1+erf(x/sqrt 2))`) or with `approximate="tanh"`.
+    case gelu(approximateTanh: Bool)
+
+    /// The PyTorch module name: `ReLU6`, `LeakyReLU`, `GELU`.
+    public var displayName: String {
+        switch self {
+        case .relu: return "ReLU"
+        case .relu6: return "ReLU6"
+        case .leakyReLU: return "LeakyReLU"
+        case .hardtanh: return "Hardtanh"
+        case .sigmoid: return "Sigmoid"
+        case .tanh: return "Tanh"
+        case .silu: return "SiLU"
+        case .hardswish: return "Hardswish"
+        case .gelu: return "GELU"
+        }
+    }
+
+    /// Applies the activation to one value, in Float, the way PyTorch's CPU kernels define it.
+    public func apply(_ x: Float) -> Float {
+        switch self {
+        case .relu: return x > 0 || x.isNaN ? x : 0
+        case .relu6: return x.isNaN ? x : Swift.min(Swift.max(x, 0), 6)
+        case .leakyReLU(let slope): return x >= 0 || x.isNaN ? x : x * slope
+        case .hardtanh(let lo, let hi): return x.isNaN ? x : Swift.min(Swift.max(x, lo), hi)
+        case .sigmoid: return 1 / (1 + exp(-x))
+        case .tanh: return Foundation.tanh(x)
+        case .silu: return x / (1 + exp(-x))
+        case .hardswish: return x * Swift.min(Swift.max(x + 3, 0), 6) / 6
+        case .gelu(let approximate):
+            if approximate {
+                let inner: Float = 0.7978845608028654 * (x + 0.044715 * x * x * x)
+                return 0.5 * x * (1 + Foundation.tanh(inner))
+            }
+            return 0.5 * x * (1 + erf(x * 0.7071067811865476))
+        }
+    }
+}
+
+/// BatchNorm's attributes, named as in `torch.nn.BatchNorm2d` (momentum is a training-only knob).
+public struct BatchNormAttributes: Hashable, Sendable {
+    /// 1 (BatchNorm1d: `(N, C)` or `(N, C, L)`), 2 or 3.
+    public var spatialRank: Int
+    public var isLazy: Bool
+    /// `num_features`; `nil` only for a Lazy layer shape inference has not resolved yet.
+    public var numFeatures: Int?
+    public var eps: Double
+    /// Whether there are learnable `weight` and `bias`.
+    public var affine: Bool
+    /// With running stats, inference normalises with them; without, with the batch's own statistics.
+    public var trackRunningStats: Bool
+
+    public init(spatialRank: Int, isLazy: Bool = false, numFeatures: Int?, eps: Double = 1e-5,
+                affine: Bool = true, trackRunningStats: Bool = true) {
+        self.spatialRank = spatialRank
+        self.isLazy = isLazy
+        self.numFeatures = numFeatures
+        self.eps = eps
+        self.affine = affine
+        self.trackRunningStats = trackRunningStats
     }
 }

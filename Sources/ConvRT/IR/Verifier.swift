@@ -33,7 +33,7 @@ extension Op {
     /// How many operands the op consumes.
     public var operandCount: Int {
         switch self {
-        case .conv, .unfold, .fold, .relu: return 1
+        case .conv, .unfold, .fold, .activation, .batchNorm, .identity: return 1
         case .add: return 2
         }
     }

@@ -62,7 +62,19 @@ public struct ModelSummary: Sendable {
             return "k=\(list(w.kernelSize)) s=\(list(w.stride)) p=\(list(w.padding)) d=\(list(w.dilation))"
         case .fold(let f):
             return "out=\(f.outputSize.map(String.init).joined(separator: "x")) k=\(list(f.window.kernelSize)) s=\(list(f.window.stride)) p=\(list(f.window.padding)) d=\(list(f.window.dilation))"
-        case .relu, .add:
+        case .batchNorm(let b):
+            var parts = ["C=\(b.numFeatures.map(String.init) ?? "?")", "eps=\(b.eps)"]
+            if !b.affine { parts.append("affine=false") }
+            if !b.trackRunningStats { parts.append("batch-stats") }
+            return parts.joined(separator: " ")
+        case .activation(let a):
+            switch a {
+            case .leakyReLU(let slope): return "slope=\(slope)"
+            case .hardtanh(let lo, let hi): return "min=\(lo) max=\(hi)"
+            case .gelu(let approximate): return approximate ? "approximate=tanh" : ""
+            default: return ""
+            }
+        case .add, .identity:
             return ""
         }
     }
@@ -84,8 +96,12 @@ public struct ModelSummary: Sendable {
             return inShape.reduce(1, *)
         case .unfold:
             return 0
-        case .relu, .add:
+        case .activation, .add:
             return outCount
+        case .batchNorm:
+            return 2 * outCount
+        case .identity:
+            return 0
         }
     }
 }

@@ -52,10 +52,13 @@ public enum ShapeInference {
             return (op, try FoldShapeFunction.unfold(window, input: operands[0]))
         case .fold(let attributes):
             return (op, try FoldShapeFunction.fold(attributes, input: operands[0]))
-        case .relu:
+        case .activation, .identity:
             return (op, operands[0])
         case .add:
             return (op, try ElementwiseShapeFunction.broadcast(operands[0], operands[1]))
+        case .batchNorm(let attributes):
+            let (resolved, shape) = try BatchNormShapeFunction.infer(attributes, input: operands[0])
+            return (.batchNorm(resolved), shape)
         }
     }
 

@@ -45,8 +45,12 @@ public enum ReferenceExecutor {
             return withBatch(operands[0], batchedRank: 4) { ReferenceKernels.unfold($0, window: window) }
         case .fold(let f):
             return withBatch(operands[0], batchedRank: 3) { ReferenceKernels.fold($0, outputSize: f.outputSize, window: f.window) }
-        case .relu:
-            return ReferenceKernels.relu(operands[0])
+        case .activation(let activation):
+            return Tensor(shape: operands[0].shape, data: operands[0].data.map(activation.apply))
+        case .identity:
+            return operands[0]
+        case .batchNorm:
+            throw ConvRTError("BatchNorm is not implemented yet", context: node.label, at: node.location)
         case .add:
             return ReferenceKernels.add(operands[0], operands[1])
         }

@@ -150,7 +150,8 @@ extension PBNode {
         case .conv(let a): op = .conv(PBConvAttrs(a))
         case .unfold(let w): op = .unfold(PBUnfoldAttrs(w))
         case .fold(let f): op = .fold(PBFoldAttrs(f))
-        case .relu: op = .relu(PBReluAttrs())
+        case .activation(.relu): op = .relu(PBReluAttrs())
+        case .activation, .batchNorm, .identity: op = nil  // TODO(helper): schema for the planner issue's ops
         case .add: op = .add(PBAddAttrs())
         }
     }

@@ -109,7 +109,7 @@ struct ModelDecoder {
             return (a.lazy ? "Lazy" : "") + (a.transposed ? "ConvTranspose" : "Conv") + "\(a.spatialRank)d"
         case .unfold: return Op.unfold(SlidingWindow(kernelSize: [])).displayName
         case .fold: return Op.fold(FoldAttributes(outputSize: [], window: SlidingWindow(kernelSize: []))).displayName
-        case .relu: return Op.relu.displayName
+        case .relu: return Op.activation(.relu).displayName
         case .add: return Op.add.displayName
         }
     }
@@ -125,7 +125,7 @@ struct ModelDecoder {
             let window = try slidingWindow(
                 kernelSize: f.kernelSize, dilation: f.dilation, padding: f.padding, stride: f.stride, context: context)
             return .fold(FoldAttributes(outputSize: try ints(f.outputSize, "output_size", 2, context), window: window))
-        case .relu: return .relu
+        case .relu: return .activation(.relu)
         case .add: return .add
         }
     }
