@@ -46,7 +46,7 @@ import Testing
             stride: [2, 2], padding: .explicit([1, 1]), outputPadding: [0, 0])
         let window = SlidingWindow(kernelSize: [2, 2], dilation: [1, 1], padding: [0, 0], stride: [2, 2])
         let ops: [Op] = [
-            .conv(stem), .conv(body), .relu, .add, .conv(up), .unfold(window),
+            .conv(stem), .conv(body), .activation(.relu), .add, .conv(up), .unfold(window),
             .fold(FoldAttributes(outputSize: [64, 64], window: window)),
         ]
         #expect(graph.nodes.map(\.op) == ops)
@@ -142,7 +142,7 @@ import Testing
 
     @Test func reluInplaceIsAcceptedAndIgnored() throws {
         let graph = try parse("input x: [1, 3]\nr = ReLU(x, inplace=True)\noutput r").graph
-        #expect(graph.nodes.first?.op == .relu)
+        #expect(graph.nodes.first?.op == .activation(.relu))
     }
 
     @Test func unfoldAndFoldWindows() throws {

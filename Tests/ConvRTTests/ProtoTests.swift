@@ -19,7 +19,7 @@ import Testing
                 name: "stem", op: .conv(.init(spatialRank: 2, inChannels: 3, outChannels: 8, kernelSize: [3, 3],
                     padding: .explicit([1, 1]))),
                 inputs: ["x"], location: ConvRT.SourceLocation(file: "net.convnet", line: 3, column: 5)),
-            Node(name: "act", op: .relu, inputs: ["stem"]),
+            Node(name: "act", op: .activation(.relu), inputs: ["stem"]),
             Node(
                 name: "same", op: .conv(.init(spatialRank: 2, inChannels: 8, outChannels: 8, kernelSize: [2, 3],
                     padding: .same, dilation: [1, 2], groups: 2, paddingMode: .reflect)),
@@ -49,7 +49,7 @@ import Testing
                 name: "t3", op: .conv(.init(spatialRank: 3, transposed: true, isLazy: true, inChannels: 2, outChannels: 2,
                     kernelSize: [1, 2, 3], outputSize: [4, 5, 6])),
                 inputs: ["v"], location: ConvRT.SourceLocation(file: "dir/ü.convnet", line: 120, column: 1)),
-            Node(name: "r", op: .relu, inputs: ["s"]),
+            Node(name: "r", op: .activation(.relu), inputs: ["s"]),
         ]
         let weights: [String: Tensor] = [
             "stem.weight": ramp([8, 3, 3, 3]), "stem.bias": ramp([8]),
