@@ -51,8 +51,16 @@ struct ErrorCase: Decodable, CustomTestStringConvertible, Sendable {
         }
         let reloaded = try ModelFile.decode(ModelFile.encode(compiled.graph), file: "\(c.case).pb")
         #expect(reloaded == compiled.graph)
-        for (label, graph) in [("convnet", compiled.graph), ("pb", reloaded)] {
-            let outputs = try ReferenceExecutor.run(graph, inputs: inputs)
+        let runs: [(String, () throws -> [String: Tensor])] = [
+            ("reference convnet", { try ReferenceExecutor.run(compiled.graph, inputs: inputs) }),
+            ("reference pb", { try ReferenceExecutor.run(reloaded, inputs: inputs) }),
+            ("planned", { try CompiledModel(graph: reloaded, options: PlanOptions(verify: true)).run(inputs) }),
+            ("planned, no fusion, no reuse", {
+                try CompiledModel(graph: reloaded, options: PlanOptions(fuse: false, reuse: false, verify: true)).run(inputs)
+            }),
+        ]
+        for (label, run) in runs {
+            let outputs = try run()
             for (name, file) in c.outputs {
                 let expected = try NPY.read(contentsOf: dir.appendingPathComponent(file)).tensor
                 let actual = try #require(outputs[name])

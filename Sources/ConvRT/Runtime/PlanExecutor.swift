@@ -1,0 +1,113 @@
+/// Runs an `ExecutionPlan` over one arena allocation with the direct kernels.
+enum PlanExecutor {
+    static func run(_ plan: ExecutionPlan, inputs: [String: Tensor]) throws -> [String: Tensor] {
+        let arena = UnsafeMutableRawPointer.allocate(byteCount: max(plan.memory.arenaBytes, 1), alignment: MemoryPlanner.alignment)
+        defer { arena.deallocate() }
+        // Graph inputs and outputs get their own buffers: never aliased with the arena.
+        var external: [String: UnsafeMutableBufferPointer<Float>] = [:]
+        defer { external.values.forEach { $0.deallocate() } }
+        for name in plan.inputs {
+            guard let tensor = inputs[name] else { throw ConvRTError("missing input '\(name)'") }
+            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(tensor.count, 1))
+            _ = buffer.initialize(from: tensor.data)
+            external[name] = buffer
+        }
+        for name in plan.outputs where external[name] == nil {
+            external[name] = .allocate(capacity: max(plan.shapes[name]?.reduce(1, *) ?? 0, 1))
+        }
+        func pointer(_ value: String) -> UnsafeMutablePointer<Float> {
+            if let buffer = external[value] { return buffer.baseAddress! }
+            let offset = plan.memory.buffers[plan.memory.bufferOfValue[value]!].offset
+            return (arena + offset).assumingMemoryBound(to: Float.self)
+        }
+        for (index, step) in plan.steps.enumerated() {
+            let scratch = plan.memory.scratchOfStep[index].map {
+                (arena + plan.memory.buffers[$0].offset).assumingMemoryBound(to: Float.self)
+            }
+            run(step, plan: plan, operands: step.inputs.map { UnsafePointer(pointer($0)) }, out: pointer(step.output), scratch: scratch)
+        }
+        var results: [String: Tensor] = [:]
+        for name in plan.outputs {
+            let shape = plan.shapes[name] ?? []
+            results[name] = Tensor(shape: shape, data: Array(UnsafeBufferPointer(start: pointer(name), count: shape.reduce(1, *))))
+        }
+        return results
+    }
+
+    private static func run(_ step: PlanStep, plan: ExecutionPlan, operands x: [UnsafePointer<Float>],
+                            out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?) {
+        let inShape = plan.shapes[step.inputs[0]] ?? []
+        let outShape = plan.shapes[step.output] ?? []
+        switch step.kernel {
+        case .conv(let a, let weight, let bias, let epilogue):
+            conv(a, weight: weight, bias: bias, epilogue: epilogue, x: x, inShape: inShape, outShape: outShape,
+                 out: out, scratch: scratch!, layout: StepScratch(step, shapes: plan.shapes))
+        case .unfold(let w):
+            let s = batched(inShape, rank: 4)
+            DirectLayout.unfold(x[0], batch: s[0], channels: s[1], height: s[2], width: s[3], window: w, out: out)
+        case .fold(let f):
+            let s = batched(outShape, rank: 4)
+            DirectLayout.fold(x[0], batch: s[0], channels: s[1], height: s[2], width: s[3], window: f.window, out: out)
+        case .channelAffine(let scale, let shift):
+            DirectElementwise.channelAffine(x[0], batch: inShape[0], channels: scale.count,
+                                            plane: inShape.dropFirst(2).reduce(1, *), scale: scale, shift: shift, out: out)
+        case .batchStatisticsNorm(let eps, let weight, let bias):
+            DirectElementwise.batchStatisticsNorm(x[0], batch: inShape[0], channels: inShape[1], plane: inShape.dropFirst(2).reduce(1, *),
+                                                  eps: eps, weight: weight?.data, bias: bias?.data, out: out)
+        case .activation(let act):
+            DirectElementwise.activation(act, x[0], count: outShape.reduce(1, *), out: out)
+        case .add(let then):
+            DirectElementwise.add(x[0], shapeA: inShape, x[1], shapeB: plan.shapes[step.inputs[1]] ?? [],
+                                  shape: outShape, then: then, out: out)
+        case .copy:
+            if UnsafePointer(out) != x[0] { out.update(from: x[0], count: outShape.reduce(1, *)) }
+        }
+    }
+
+    /// A batched view of a possibly unbatched shape: a leading 1 is added when rank is one short.
+    private static func batched(_ shape: [Int], rank: Int) -> [Int] {
+        shape.count == rank - 1 ? [1] + shape : shape
+    }
+
+    private static func conv(_ a: ConvAttributes, weight: Tensor, bias: Tensor?, epilogue: Epilogue,
+                             x: [UnsafePointer<Float>], inShape: [Int], outShape: [Int],
+                             out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, layout: StepScratch) {
+        let xs = batched(inShape, rank: a.spatialRank + 2), ys = batched(outShape, rank: a.spatialRank + 2)
+        let residual = epilogue.residualInput.map { x[$0] }
+        let accumulator = scratch + layout.paddedInput
+        var image = Array(xs.suffix(a.spatialRank))
+        var source = x[0]
+        var padding = a.transposed ? a.transposedPadding : a.padBeginEnd.begin
+        if !a.transposed, a.paddingMode != .zeros {
+            // Like PyTorch: pad with the mode first, then convolve without padding.
+            let (begin, end) = a.padBeginEnd
+            DirectLayout.pad(x[0], planes: xs[0] * xs[1], image: image, begin: begin, end: end, mode: a.paddingMode, out: scratch)
+            image = image.indices.map { image[$0] + begin[$0] + end[$0] }
+            source = UnsafePointer(scratch)
+            padding = [Int](repeating: 0, count: a.spatialRank)
+        }
+        let shape = ConvShape3D(batch: xs[0], inChannels: xs[1], outChannels: ys[1], groups: a.groups, image: image,
+                                kernel: a.kernelSize, output: Array(ys.suffix(a.spatialRank)), stride: a.stride,
+                                dilation: a.dilation, padding: padding)
+        weight.data.withUnsafeBufferPointer { w in
+            let b = bias?.data
+            b.withOptionalPointer { bp in
+                if a.transposed {
+                    DirectConv.convTranspose(shape, x: source, weight: w.baseAddress!, bias: bp, epilogue: epilogue,
+                                             residual: residual, y: out, accumulator: accumulator)
+                } else {
+                    DirectConv.conv(shape, x: source, weight: w.baseAddress!, bias: bp, epilogue: epilogue,
+                                    residual: residual, y: out, accumulator: accumulator)
+                }
+            }
+        }
+    }
+}
+
+extension Optional where Wrapped == [Float] {
+    /// Calls `body` with a pointer to the array's elements, or `nil`.
+    func withOptionalPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let array = self else { return body(nil) }
+        return array.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+}
