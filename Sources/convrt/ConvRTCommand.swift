@@ -57,6 +57,14 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Seed for the deterministic init used when a .convnet has no weights.")
     var seed: UInt64 = 0
 
+    @Flag(name: .customLong("no-fuse"), help: "Turn off BatchNorm folding and epilogue fusion.")
+    var noFuse = false
+
+    @Flag(name: .customLong("no-reuse"), help: "Give every intermediate value its own memory (no arena reuse, no in-place).")
+    var noReuse = false
+
+    var planOptions: PlanOptions { PlanOptions(fuse: !noFuse, reuse: !noReuse) }
+
     func load() throws -> InferredGraph {
         let options = CompileOptions(weightsOverride: weights.map(fileURL), seed: seed)
         return try ModelCompiler.load(contentsOf: fileURL(model), options: options)

@@ -18,11 +18,16 @@ struct Infer: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output .npy (one output) or .npz (any number of outputs).")
     var output: String?
 
+    @Flag(help: "Run the unoptimised graph with the reference kernels (the oracle).")
+    var reference = false
+
     func run() throws {
         try reportingErrors {
             let inferred = try modelOptions.load()
             let inputs = try loadInputs(for: inferred.graph)
-            let outputs = try ReferenceExecutor.run(inferred.graph, inputs: inputs)
+            let outputs = reference
+                ? try ReferenceExecutor.run(inferred.graph, inputs: inputs)
+                : try CompiledModel(graph: inferred.graph, options: modelOptions.planOptions).run(inputs)
             let ordered = inferred.graph.outputs.map { ($0, outputs[$0]!) }
             if let output {
                 try write(ordered, to: output)

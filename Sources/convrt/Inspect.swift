@@ -23,7 +23,8 @@ struct Inspect: ParsableCommand {
                 inferred = try rebind(inferred)
             }
             let summary = ModelSummary(inferred)
-            print(format == .json ? try json(summary) : table(summary))
+            let plan = try executionPlan(inferred)
+            print(format == .json ? try json(summary, plan: plan) : table(summary) + planText(plan))
         }
     }
 
@@ -42,6 +43,34 @@ struct Inspect: ParsableCommand {
         let partial = Graph(inputs: graph.inputs.filter { concrete[$0.name] != nil }, nodes: [], outputs: [])
         _ = try ShapeInference.bindInputs(partial, shapes: concrete)
         return try ShapeInference.run(graph, inputShapes: shapes)
+    }
+
+    /// The execution plan, when every input shape is concrete (declared or bound).
+    private func executionPlan(_ inferred: InferredGraph) throws -> ExecutionPlan? {
+        var shapes: [String: [Int]] = [:]
+        for input in inferred.graph.inputs {
+            guard let concrete = inferred.shape(of: input.name).concrete else { return nil }
+            shapes[input.name] = concrete
+        }
+        return try Planner.plan(inferred.graph, inputShapes: shapes, options: modelOptions.planOptions)
+    }
+
+    private func planText(_ plan: ExecutionPlan?) -> String {
+        guard let plan else { return "\n\nplan: bind the symbolic input dims with --input-shape to see the fused steps and memory plan" }
+        var rows = [["step", "op", "covers", "output"]]
+        for (i, step) in plan.steps.enumerated() {
+            rows.append([String(i), step.opName, step.covers.joined(separator: ", "), (plan.shapes[step.output] ?? []).bracketedShape])
+        }
+        var text = "\n\nsteps (\(plan.steps.count) for \(plan.steps.reduce(0) { $0 + $1.covers.count }) layers):\n" + renderTable(rows)
+        var memory = [["buffer", "offset", "bytes", "steps", "holds"]]
+        for (i, b) in plan.memory.buffers.enumerated() {
+            memory.append([String(i), String(b.offset), String(b.bytes), "\(b.firstStep)-\(b.lastStep)", b.values.joined(separator: ", ")])
+        }
+        let m = plan.memory
+        let ratio = m.naiveBytes > 0 ? String(format: " (%.1f%%)", 100 * Double(m.arenaBytes) / Double(m.naiveBytes)) : ""
+        text += "\n\nmemory plan:\n" + renderTable(memory)
+        text += "\narena peak \(m.arenaBytes) bytes vs naive \(m.naiveBytes) bytes\(ratio)"
+        return text
     }
 
     private func table(_ s: ModelSummary) -> String {
@@ -63,9 +92,9 @@ struct Inspect: ParsableCommand {
         return text
     }
 
-    private func json(_ s: ModelSummary) throws -> String {
+    private func json(_ s: ModelSummary, plan: ExecutionPlan?) throws -> String {
         func shape(_ dims: SymbolicShape) -> [Any] { dims.map { $0.value.map { $0 as Any } ?? $0.description } }
-        let object: [String: Any] = [
+        var object: [String: Any] = [
             "inputs": s.inputs.map { ["name": $0.name, "shape": shape($0.shape)] },
             "nodes": s.nodes.map { n -> [String: Any] in
                 ["name": n.name, "op": n.op, "inputs": n.inputs, "input_shapes": n.inputShapes.map(shape),
@@ -75,6 +104,16 @@ struct Inspect: ParsableCommand {
             "outputs": s.outputs,
             "totals": ["params": s.totalParameters, "flops": s.totalFLOPs.map { $0 as Any } ?? NSNull()],
         ]
+        if let plan {
+            object["steps"] = plan.steps.map { ["name": $0.output, "op": $0.opName, "covers": $0.covers, "inputs": $0.inputs] }
+            object["memory"] = [
+                "arena_bytes": plan.memory.arenaBytes, "naive_bytes": plan.memory.naiveBytes,
+                "buffers": plan.memory.buffers.map {
+                    ["offset": $0.offset, "bytes": $0.bytes, "first_step": $0.firstStep, "last_step": $0.lastStep,
+                     "values": $0.values, "scratch": $0.isScratch] as [String: Any]
+                },
+            ] as [String: Any]
+        }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         return String(decoding: data, as: UTF8.self)
     }
@@ -98,4 +137,8 @@ func renderTable(_ rows: [[String]]) -> String {
     }
     let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
     return ([line(rows[0]), rule] + rows.dropFirst().map(line)).joined(separator: "\n")
+}
+
+extension Array where Element == Int {
+    var bracketedShape: String { "[" + map(String.init).joined(separator: ", ") + "]" }
 }
