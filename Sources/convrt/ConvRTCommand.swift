@@ -7,7 +7,7 @@ struct ConvRTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convrt",
         abstract: "A graph-based inference runtime for convolutional networks.",
-        subcommands: [Compile.self, Infer.self, Inspect.self]
+        subcommands: [Compile.self, Infer.self, Inspect.self, Bench.self]
     )
 }
 
