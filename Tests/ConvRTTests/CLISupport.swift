@@ -21,7 +21,11 @@ struct CLIResult: CustomStringConvertible {
     var stdout: String
     var stderr: String
 
-    var description: String { "status \(status)\(exited ? "" : " (signal)"), stdout: \(stdout.debugDescription), stderr: \(stderr.debugDescription)" }
+    var description: String {
+        // A crash's stack trace is noise here: its first line says what trapped.
+        let err = exited ? stderr : String(stderr.prefix(while: { $0 != "\n" }))
+        return "status \(status)\(exited ? "" : " (signal)"), stdout: \(stdout.debugDescription), stderr: \(err.debugDescription)"
+    }
 }
 
 /// Runs the built `convrt` executable as a subprocess.
