@@ -31,7 +31,7 @@ struct ConvRTCommand: ParsableCommand {
 
     /// `convrt infer --help` when the command line names a subcommand, else `convrt --help`.
     private static var helpCommand: String {
-        let names = configuration.subcommands.map { $0._commandName }
+        let names = configuration.subcommands.map { $0.configuration.commandName ?? String(describing: $0).lowercased() }
         if let first = CommandLine.arguments.dropFirst().first, names.contains(first) {
             return "convrt \(first) --help"
         }
