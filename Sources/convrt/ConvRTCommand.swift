@@ -9,6 +9,34 @@ struct ConvRTCommand: ParsableCommand {
         abstract: "A graph-based inference runtime for convolutional networks.",
         subcommands: [Compile.self, Infer.self, Inspect.self, Bench.self]
     )
+
+    /// Like ArgumentParser's `main()`, but a usage error is one `error: ...` line on stderr
+    /// (with ArgumentParser's exit status) instead of a multi-line message with the usage.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            // `--help` and friends: let ArgumentParser print them as usual.
+            guard code != .success else { exit(withError: error) }
+            let text = message(for: error).split(whereSeparator: \.isNewline)
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
+            if !text.isEmpty {
+                FileHandle.standardError.write(Data("error: \(text) (see '\(helpCommand)')\n".utf8))
+            }
+            Foundation.exit(code.rawValue)
+        }
+    }
+
+    /// `convrt infer --help` when the command line names a subcommand, else `convrt --help`.
+    private static var helpCommand: String {
+        let names = configuration.subcommands.map { $0.configuration.commandName ?? String(describing: $0).lowercased() }
+        if let first = CommandLine.arguments.dropFirst().first, names.contains(first) {
+            return "convrt \(first) --help"
+        }
+        return "convrt --help"
+    }
 }
 
 /// Runs a command body, turning every error into one `error: ...` line and exit status 1.

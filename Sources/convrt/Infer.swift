@@ -24,11 +24,16 @@ struct Infer: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let inferred = try modelOptions.load()
+            // Check the destination before running: a model can take a while.
+            if let output { try checkDestination(output, outputs: inferred.graph.outputs) }
             let inputs = try loadInputs(for: inferred.graph)
             let outputs = reference
                 ? try ReferenceExecutor.run(inferred.graph, inputs: inputs)
                 : try CompiledModel(graph: inferred.graph, options: modelOptions.planOptions).run(inputs)
-            let ordered = inferred.graph.outputs.map { ($0, outputs[$0]!) }
+            let ordered = try inferred.graph.outputs.map { name in
+                guard let tensor = outputs[name] else { throw ConvRTError("the model did not produce output '\(name)'") }
+                return (name, tensor)
+            }
             if let output {
                 try write(ordered, to: output)
             } else {
@@ -39,36 +44,55 @@ struct Infer: ParsableCommand {
 
     private func loadInputs(for graph: Graph) throws -> [String: Tensor] {
         var paths: [String: String] = [:]
-        for binding in namedInputs {
-            let parts = binding.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw ConvRTError("--input expects NAME=PATH.npy, but got '\(binding)'")
-            }
-            paths[parts[0]] = parts[1]
+        func add(_ name: String, _ path: String) throws {
+            guard paths[name] == nil else { throw ConvRTError("input '\(name)' is given more than once") }
+            paths[name] = path
         }
         if let input {
             guard graph.inputs.count == 1 else {
                 throw ConvRTError("the model has \(graph.inputs.count) inputs (\(graph.inputs.map(\.name).joined(separator: ", "))); pass each with --input NAME=PATH.npy")
             }
-            paths[graph.inputs[0].name] = input
+            try add(graph.inputs[0].name, input)
         }
+        for binding in namedInputs {
+            let parts = binding.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw ConvRTError("--input expects NAME=PATH.npy, but got '\(binding)'")
+            }
+            try add(parts[0], parts[1])
+        }
+        // Read in the model's input order (unknown names last) so notes and errors are deterministic.
+        let order = graph.inputs.map(\.name).filter { paths[$0] != nil }
+            + paths.keys.filter { name in !graph.inputs.contains { $0.name == name } }.sorted()
         var tensors: [String: Tensor] = [:]
-        for (name, path) in paths {
+        for name in order {
+            guard let path = paths[name] else { continue }
             let (tensor, notes) = try NPY.read(contentsOf: fileURL(path))
-            notes.forEach(note)
+            for text in notes { note("\(path): \(text)") }
             tensors[name] = tensor
         }
         return tensors
+    }
+
+    /// `-o` takes an `.npy` for a single output or an `.npz` for any number.
+    private func checkDestination(_ path: String, outputs: [String]) throws {
+        switch fileURL(path).pathExtension.lowercased() {
+        case "npz":
+            return
+        case "npy":
+            guard outputs.count > 1 else { return }
+            throw ConvRTError("the model has \(outputs.count) outputs (\(outputs.joined(separator: ", "))); write them to an .npz")
+        default:
+            throw ConvRTError("\(path): unknown output format; use .npy (one output) or .npz (any number of outputs)")
+        }
     }
 
     private func write(_ outputs: [(String, Tensor)], to path: String) throws {
         let url = fileURL(path)
         if url.pathExtension.lowercased() == "npz" {
             try NPZ.write(outputs.map { (name: $0.0, tensor: $0.1) }, to: url)
-        } else if outputs.count == 1 {
-            try NPY.write(outputs[0].1, to: url)
-        } else {
-            throw ConvRTError("the model has \(outputs.count) outputs (\(outputs.map(\.0).joined(separator: ", "))); write them to an .npz")
+        } else if let (_, tensor) = outputs.first {
+            try NPY.write(tensor, to: url)
         }
     }
 
