@@ -51,13 +51,7 @@ public enum ConvnetParser {
     /// - Throws: `ConvRTError` if the file cannot be read, is not UTF-8, or does not parse.
     public static func parse(contentsOf url: URL) throws -> ParsedModel {
         let file = url.relativePath
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ConvRTError("cannot read model file '\(file)': \(error.localizedDescription)")
-        }
-        return try parse(try decodeUTF8(data, file: file), file: file)
+        return try parse(try decodeUTF8(try FileAccess.read(url), file: file), file: file)
     }
 
     /// The text of `data`, or an error at the first byte that is not valid UTF-8.

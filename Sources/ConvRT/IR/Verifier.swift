@@ -23,8 +23,10 @@ public enum GraphVerifier {
             }
         }
         guard !graph.outputs.isEmpty else { throw ConvRTError("the model has no outputs") }
-        for name in graph.outputs where !defined.contains(name) {
-            throw ConvRTError("output '\(name)' is not defined")
+        var listed = Set<String>()
+        for name in graph.outputs {
+            guard defined.contains(name) else { throw ConvRTError("output '\(name)' is not defined") }
+            guard listed.insert(name).inserted else { throw ConvRTError("output '\(name)' is listed twice") }
         }
     }
 }

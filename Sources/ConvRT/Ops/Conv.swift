@@ -105,6 +105,7 @@ struct ConvShapeFunction {
         try checkSigns()
         let inChannels = a.inChannels ?? channels
         let weight = a.weightShape(inChannels: inChannels)
+        try Limits.checkElements(weight, "weight")
         try checkWeightAgainstGroups(weight, &a)
         let expectedChannels = a.transposed ? weight[0] : weight[1] * a.groups
         guard channels == expectedChannels else {

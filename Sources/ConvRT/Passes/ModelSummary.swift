@@ -81,27 +81,31 @@ public struct ModelSummary: Sendable {
 
     /// FLOPs with a multiply-add counted as 2; elementwise ops count one per output element.
     static func flops(_ op: Op, input: SymbolicShape, output: SymbolicShape) -> Int? {
+        guard let count = flopFactors(op, input: input, output: output) else { return nil }
+        return Limits.product(count)
+    }
+
+    /// The factors whose product is the FLOP count (multiplied with overflow checks by the caller).
+    private static func flopFactors(_ op: Op, input: SymbolicShape, output: SymbolicShape) -> [Int]? {
         guard let inShape = input.concrete, let outShape = output.concrete else { return nil }
-        let outCount = outShape.reduce(1, *)
+        guard let outCount = Limits.product(outShape), let inCount = Limits.product(inShape) else { return nil }
         switch op {
         case .conv(let a):
-            let kernel = a.kernelSize.reduce(1, *)
+            guard let kernel = Limits.product(a.kernelSize) else { return nil }
             if a.transposed {
                 let outPerGroup = a.outChannels / max(a.groups, 1)
-                return 2 * inShape.reduce(1, *) * outPerGroup * kernel
+                return [2, inCount, outPerGroup, kernel]
             }
             let inPerGroup = (a.inChannels ?? 0) / max(a.groups, 1)
-            return 2 * outCount * inPerGroup * kernel
+            return [2, outCount, inPerGroup, kernel]
         case .fold:
-            return inShape.reduce(1, *)
-        case .unfold:
-            return 0
+            return [inCount]
+        case .unfold, .identity:
+            return [0]
         case .activation, .add:
-            return outCount
+            return [outCount]
         case .batchNorm:
-            return 2 * outCount
-        case .identity:
-            return 0
+            return [2, outCount]
         }
     }
 }

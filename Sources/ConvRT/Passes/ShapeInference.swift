@@ -13,7 +13,7 @@ public struct InferredGraph: Sendable {
 public enum ShapeInference {
     /// Infers shapes from the graph's declared input shapes.
     public static func run(_ graph: Graph) throws -> InferredGraph {
-        try run(graph, inputShapes: Dictionary(uniqueKeysWithValues: graph.inputs.map { ($0.name, $0.shape) }))
+        try run(graph, inputShapes: Dictionary(graph.inputs.map { ($0.name, $0.shape) }, uniquingKeysWith: { first, _ in first }))
     }
 
     /// Infers shapes for the given input shapes (e.g. concrete shapes bound at run time).
@@ -26,13 +26,17 @@ public enum ShapeInference {
             if let bad = shape.first(where: { ($0.value ?? 0) < 0 }) {
                 throw ConvRTError("input '\(input.name)' has a negative dimension \(bad) in \(shape.rendered)")
             }
+            try Limits.checkDims(shape, of: input.name)
+            try Limits.checkElements(shape, "input '\(input.name)'")
             shapes[input.name] = shape
         }
         for index in resolved.nodes.indices {
             let node = resolved.nodes[index]
             let operands = node.inputs.map { shapes[$0] ?? [] }
             do {
+                try Limits.checkAttributes(node.op)
                 let (op, shape) = try infer(node.op, operands: operands)
+                try Limits.checkElements(shape, "output")
                 resolved.nodes[index].op = op
                 shapes[node.name] = shape
             } catch let error as ConvRTError {

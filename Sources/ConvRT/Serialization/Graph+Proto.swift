@@ -51,42 +51,12 @@ public enum ModelFile {
 
     /// Reads and decodes the model file at `url`.
     public static func read(contentsOf url: URL) throws -> Graph {
-        let name = displayName(url)
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ConvRTError("\(name): cannot read model file: \(reason(error))")
-        }
-        return try decode(data, file: name)
+        try decode(try FileAccess.read(url), file: FileAccess.displayName(url))
     }
 
     /// Encodes `graph` and writes it to `url` atomically.
     public static func write(_ graph: Graph, to url: URL) throws {
-        let data = try encode(graph)
-        do {
-            try data.write(to: url, options: .atomic)
-        } catch {
-            throw ConvRTError("\(displayName(url)): cannot write model file: \(reason(error))")
-        }
-    }
-
-    /// The path as the user gave it, for messages.
-    private static func displayName(_ url: URL) -> String {
-        url.isFileURL ? url.relativePath : url.absoluteString
-    }
-
-    /// A one-line reason for a Foundation file error (Linux's
-    /// `localizedDescription` is often generic, the POSIX code is not).
-    private static func reason(_ error: any Error) -> String {
-        let ns = error as NSError
-        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? any Error {
-            let posix = underlying as NSError
-            if posix.domain == NSPOSIXErrorDomain, let text = strerror(Int32(truncatingIfNeeded: posix.code)) {
-                return String(cString: text)
-            }
-        }
-        return ns.localizedDescription
+        try FileAccess.write(try encode(graph), to: url)
     }
 
     /// A one-line reason for a swift-protobuf decoding error.

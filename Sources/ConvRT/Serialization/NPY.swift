@@ -31,13 +31,7 @@ public enum NPY {
 
     /// Reads and decodes a `.npy` file; errors name the file's path.
     public static func read(contentsOf url: URL) throws -> (tensor: Tensor, notes: [String]) {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url, options: .mappedIfSafe)
-        } catch {
-            throw ConvRTError("\(url.path): cannot read file: \(error.localizedDescription)")
-        }
-        return try decode(data, name: url.path)
+        try decode(try FileAccess.read(url, mapped: true), name: FileAccess.displayName(url))
     }
 
     /// Encodes `tensor` as a `.npy` file: little-endian float32 (`<f4`), C order, format 1.0
@@ -64,11 +58,7 @@ public enum NPY {
 
     /// Writes `tensor` to `url` as a `.npy` file (see ``encode(_:)``), replacing any existing file.
     public static func write(_ tensor: Tensor, to url: URL) throws {
-        do {
-            try encode(tensor).write(to: url, options: .atomic)
-        } catch {
-            throw ConvRTError("\(url.path): cannot write file: \(error.localizedDescription)")
-        }
+        try FileAccess.write(encode(tensor), to: url)
     }
 
     // MARK: - Internals

@@ -20,13 +20,8 @@ public enum NPZ {
     public static func read(
         contentsOf url: URL, maxBytes: Int = defaultMaxBytes
     ) throws -> [(name: String, tensor: Tensor, notes: [String])] {
-        let path = url.path
-        let data: Data
-        do {
-            data = try Data(contentsOf: url, options: .mappedIfSafe)
-        } catch {
-            throw ConvRTError("\(path): cannot read file: \(error.localizedDescription)")
-        }
+        let path = FileAccess.displayName(url)
+        let data = try FileAccess.read(url, mapped: true)
         return try data.withUnsafeBytes { raw in
             let entries = try prefixingErrors(with: path) { try ZipReader.entries(in: raw) }
             var result: [(name: String, tensor: Tensor, notes: [String])] = []
@@ -60,7 +55,7 @@ public enum NPZ {
     ///   - url: Destination file.
     ///   - compressed: Deflate the entries, like `numpy.savez_compressed`; stored otherwise, like `numpy.savez`.
     public static func write(_ entries: [(name: String, tensor: Tensor)], to url: URL, compressed: Bool = false) throws {
-        let path = url.path
+        let path = FileAccess.displayName(url)
         var keys: Set<String> = []
         for entry in entries where !keys.insert(entry.name).inserted {
             throw ConvRTError("\(path): duplicate key '\(entry.name)'")
