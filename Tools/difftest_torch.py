@@ -453,8 +453,15 @@ def symbolize(rng, cfg: Config) -> None:
     if rng.random() > 0.12:
         return
     new = []
+    first = cfg.layers[0]
+    nd = int(first.op[-2]) if first.op[-2:-1].isdigit() else 2 if first.op in ("Unfold", "Fold") else None
     for j, (n, dims, shape) in enumerate(cfg.inputs):
-        decl = [f"{'NBHWDLC'[i % 7]}{j}" if rng.random() < 0.4 else v for i, v in enumerate(dims)]
+        # convrt needs channel counts at compile time (weights depend on them): keep channel dims concrete
+        channel = None if nd is None else (1 if len(dims) >= nd + 2 else 0)
+        if first.op == "Fold":
+            channel = 1 if len(dims) == 3 else 0
+        decl = [f"{'NBHWDLC'[i % 7]}{j}" if i != channel and rng.random() < 0.4 else v
+                for i, v in enumerate(dims)]
         new.append((n, decl, shape))
     cfg.inputs = new
 
@@ -651,7 +658,7 @@ def check_failure(cfg, tres, res, symbolic):
         if len(lines) != 1:
             problems.append((f"error-lines:{k}", f"{len(lines)} error lines: {err.strip()[:300]}"))
             continue
-        if k == "infer-convnet" and norm_ws(tmsg) not in norm_ws(lines[0]):
+        if k == "infer-convnet" and not symbolic and norm_ws(tmsg) not in norm_ws(lines[0]):
             problems.append((f"wording:{norm_template(tmsg)}", f"torch: {terr}\nconvrt: {lines[0]}"))
     return problems
 
