@@ -214,7 +214,14 @@ def gen_conv(rng, name, src, shape, nd=None, transposed=None, lazy=None):
 
 def inject_bad_conv(rng, kw, nd, transposed):
     what = rng.choice(["stride0", "dil0", "k0", "groups", "padmode", "padlen", "negpad", "samestr", "negop",
-                       "outdiv", "none"])
+                       "outdiv", "none", "len1", "len1"])
+    if what == "len1":  # 1-tuples: ATen expands them for stride/padding/dilation, not for the kernel or F.pad
+        key = rng.choice(["kernel_size", "stride", "dilation", "padding", "output_padding"])
+        v = per_dim(kw.get(key, 1 if key != "padding" else 0), nd)[0]
+        kw[key] = (v if isinstance(v, int) else 1,)
+        if key == "padding" and not transposed:
+            kw["padding_mode"] = rng.choice(["zeros", "reflect", "replicate", "circular"])
+        return
     if what == "stride0":
         kw["stride"] = 0 if rng.random() < 0.5 else tuple([1] * (nd - 1) + [rng.choice([0, -1])])
     elif what == "dil0":
@@ -594,7 +601,8 @@ def check(cfg: Config, tres: dict, convrt: str, work: str) -> list[tuple[str, st
     problems = []
     for k, (rc, out, err) in res.items():
         if crashed(rc, err):
-            problems.append((f"crash:{k}:{cfg.layers[-1].op}", f"rc={rc} {err.strip()[-300:]}"))
+            why = [l.strip() for l in err.splitlines() if re.search(r"Fatal error|failed:|failure|TIMEOUT", l)]
+            problems.append((f"crash:{k}:{cfg.layers[-1].op}", f"rc={rc} {(why or [''])[0][:300]}"))
     if problems:
         return problems
     if tres["ok"]:
@@ -685,7 +693,7 @@ def one(args):
                 f.write(f"torch: {'ok ' + str(tres.get('shapes')) if tres['ok'] else tres['error']}\n")
                 f.write(f"inputs: {[(n, s) for n, _, s in cfg.inputs]}\n")
                 for k, v in problems:
-                    f.write(f"{k}\n    {v}\n")
+                    f.write(f"{k}\n    {v.replace(chr(10), ' || ')}\n")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return idx, cfg.text(tres["weights"] is not None and len(tres["weights"]) > 0), \
