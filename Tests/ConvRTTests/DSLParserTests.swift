@@ -74,7 +74,7 @@ import Testing
         do {
             _ = try ConvnetParser.parse(contentsOf: url)
         } catch let error as ConvRTError {
-            #expect(error.message.hasPrefix("cannot read model file '/nonexistent/dir/m.convnet': "))
+            #expect(error.message.hasPrefix("/nonexistent/dir/m.convnet: cannot read file: "))
             #expect(error.location == nil)
         } catch {
             Issue.record("unexpected error type \(error)")

@@ -169,14 +169,14 @@ import Testing
     @Test func readingAMissingFileThrows() {
         let url = URL(fileURLWithPath: "/nonexistent-convrt-dir/none.pb")
         #expect(
-            throws: ConvRTError("/nonexistent-convrt-dir/none.pb: cannot read model file: No such file or directory")
+            throws: ConvRTError("/nonexistent-convrt-dir/none.pb: cannot read file: No such file or directory")
         ) { try ModelFile.read(contentsOf: url) }
     }
 
     @Test func writingToAMissingDirectoryThrows() {
         let url = URL(fileURLWithPath: "/nonexistent-convrt-dir/out.pb")
         #expect(
-            throws: ConvRTError("/nonexistent-convrt-dir/out.pb: cannot write model file: No such file or directory")
+            throws: ConvRTError("/nonexistent-convrt-dir/out.pb: cannot write file: No such file or directory")
         ) { try ModelFile.write(Self.sample, to: url) }
     }
 

@@ -208,8 +208,6 @@ private func conv(_ name: String, _ input: String, in c: Int?, out: Int, k: [Int
             (Self.transposed(", output_size=(1, 12, 12)"), "ConvTranspose2D: for 4D input, output_size must have 2 or 4 elements (got 3)"),
             (Self.transposed(", output_size=(1, 4, 12, 12)", input: "[8, 6, 6]"),
              "ConvTranspose2D: for 3D input, output_size must have 2 or 3 elements (got 4)"),
-            (Self.transposed(", output_size=(12, 12)", input: "[1, 8, H, 6]"),
-             "output_size needs concrete spatial input dims, but the input is [1, 8, H, 6]"),
         ]
         for (source, message) in cases {
             #expect(errorText { try inferShapes(source) } == prefix + message)
@@ -220,15 +218,15 @@ private func conv(_ name: String, _ input: String, in c: Int?, out: Int, k: [Int
 
     @Test func verifierErrors() {
         let x = GraphInput(name: "x", shape: [.known(1), .known(2), .known(4)])
-        let relu = Node(name: "r", op: .relu, inputs: ["x"], location: ConvRT.SourceLocation(file: "g.convnet", line: 3, column: 1))
+        let relu = Node(name: "r", op: .activation(.relu), inputs: ["x"], location: ConvRT.SourceLocation(file: "g.convnet", line: 3, column: 1))
         let cases: [(Graph, String)] = [
             (Graph(inputs: [x, x], nodes: [], outputs: ["x"]), "duplicate input name 'x'"),
             (Graph(inputs: [x], nodes: [Node(name: "s", op: .add, inputs: ["x"])], outputs: ["s"]), "Add 's': takes 2 inputs, got 1"),
-            (Graph(inputs: [x], nodes: [Node(name: "r", op: .relu, inputs: ["x", "x"])], outputs: ["r"]), "ReLU 'r': takes 1 input, got 2"),
-            (Graph(inputs: [x], nodes: [Node(name: "r", op: .relu, inputs: ["y"])], outputs: ["r"]), "ReLU 'r': undefined name 'y'"),
-            (Graph(inputs: [x], nodes: [Node(name: "r", op: .relu, inputs: ["r"])], outputs: ["r"]), "ReLU 'r': undefined name 'r'"),
+            (Graph(inputs: [x], nodes: [Node(name: "r", op: .activation(.relu), inputs: ["x", "x"])], outputs: ["r"]), "ReLU 'r': takes 1 input, got 2"),
+            (Graph(inputs: [x], nodes: [Node(name: "r", op: .activation(.relu), inputs: ["y"])], outputs: ["r"]), "ReLU 'r': undefined name 'y'"),
+            (Graph(inputs: [x], nodes: [Node(name: "r", op: .activation(.relu), inputs: ["r"])], outputs: ["r"]), "ReLU 'r': undefined name 'r'"),
             (Graph(inputs: [x], nodes: [relu, relu], outputs: ["r"]), "g.convnet:3:1: ReLU 'r': duplicate name 'r'"),
-            (Graph(inputs: [x], nodes: [Node(name: "x", op: .relu, inputs: ["x"])], outputs: ["x"]), "ReLU 'x': duplicate name 'x'"),
+            (Graph(inputs: [x], nodes: [Node(name: "x", op: .activation(.relu), inputs: ["x"])], outputs: ["x"]), "ReLU 'x': duplicate name 'x'"),
             (Graph(inputs: [x], nodes: [relu], outputs: []), "the model has no outputs"),
             (Graph(inputs: [x], nodes: [relu], outputs: ["r", "z"]), "output 'z' is not defined"),
             (Graph(inputs: [x], nodes: [conv("c", "x", in: 1, out: 1, k: [1]), conv("d", "e", in: 1, out: 1, k: [1])], outputs: ["d"]),

@@ -50,7 +50,21 @@ enum ConvLayers {
             outputPadding: transposed ? try args.convList("output_padding", rank: rank) : nil,
             outputSize: transposed ? try outputSize(args, rank: rank) : nil)
         try checkConvMode(args)
+        try checkOneElementTuples(args, attributes)
         return attributes
+    }
+
+    /// PyTorch expands 1-tuples like ints except in two places: a 1-tuple kernel_size leaves the
+    /// kernel 1-D (forward then fails on the stride), and a 1-tuple padding with a non-zero mode
+    /// reaches F.pad as one pair (it pads only the last dim, or fails).
+    private static func checkOneElementTuples(_ args: LayerArguments, _ a: ConvAttributes) throws(ConvRTError) {
+        guard a.spatialRank > 1 else { return }
+        if let k = args["kernel_size"], case .tuple(let items) = k.value, items.count == 1 {
+            throw ConvRTError("expected stride to be a single integer value or a list of 1 values to match the convolution dimensions, but got stride=\(a.stride.bracketed)", at: k.location)
+        }
+        if let p = args["padding"], case .tuple(let items) = p.value, items.count == 1, a.paddingMode != .zeros {
+            throw ConvRTError("padding=(\(a.transposedPadding[0]),) with padding_mode='\(a.paddingMode.rawValue)' is ambiguous: PyTorch pads only the last dim or fails; give one value per spatial dim", at: p.location)
+        }
     }
 
     /// An int or tuple, or (Conv only) `"same"`/`"valid"`. ConvTranspose rejects strings:
@@ -79,14 +93,15 @@ enum ConvLayers {
         _ args: LayerArguments, transposed: Bool
     ) throws(ConvRTError) -> ConvAttributes.PaddingMode {
         guard let mode = try args.string("padding_mode") else { return .zeros }
+        // ConvTranspose's constructor checks this before the generic mode check.
+        if transposed, mode.value != "zeros" {
+            throw ConvRTError("Only \"zeros\" padding mode is supported for \(args.layer)", at: mode.location)
+        }
         // PyTorch prints a Python set here; its order varies between runs, so print it sorted.
         guard let parsed = ConvAttributes.PaddingMode(rawValue: mode.value) else {
             let list = paddingModes.sorted().map { "'\($0)'" }.joined(separator: ", ")
             throw ConvRTError(
                 "padding_mode must be one of {\(list)}, but got padding_mode='\(mode.value)'", at: mode.location)
-        }
-        if transposed, parsed != .zeros {
-            throw ConvRTError("Only \"zeros\" padding mode is supported for \(args.layer)", at: mode.location)
         }
         return parsed
     }

@@ -114,7 +114,10 @@ struct ConvShapeFunction {
         }
         let outSpatial = a.transposed ? try transposedSpatial() : try convSpatial()
         try checkKernelSize()
-        let leading: SymbolicShape = isBatched ? [input[0], .known(a.outChannels)] : [.known(a.outChannels)]
+        try checkEmptyInput(weight: weight)
+        // ATen's calc_output_size: a convolution of a 0-channel input has 0 output channels.
+        let outChannels = !a.transposed && channels == 0 ? 0 : a.outChannels
+        let leading: SymbolicShape = isBatched ? [input[0], .known(outChannels)] : [.known(outChannels)]
         return (a, leading + outSpatial)
     }
 
@@ -149,14 +152,21 @@ struct ConvShapeFunction {
     /// `F.pad` runs before the convolution for non-zero padding modes, so its limits come first.
     private func checkPaddingMode() throws {
         let mode = attributes.paddingMode
-        guard mode == .reflect || mode == .circular, !attributes.transposed else { return }
+        guard mode != .zeros, !attributes.transposed else { return }
+        // ATen's reflection/replication pad kernels take no empty dims but the batch.
+        if mode != .circular, input.dropFirst(isBatched ? 1 : 0).contains(where: { $0.value == 0 }) {
+            throw ConvRTError("Expected \(rank + 1)D or \(rank + 2)D (batch mode) tensor with possibly 0 batch size and other non-zero dimensions for input, but got: \(input.rendered)")
+        }
+        guard mode == .reflect || mode == .circular else { return }
         let (begin, end) = attributes.padBeginEnd
         // F.pad checks the last dim first.
         for d in (0..<rank).reversed() {
             guard let size = spatial[d].value, begin[d] >= 0, end[d] >= 0 else { continue }
             if mode == .reflect, begin[d] >= size || end[d] >= size {
                 let dim = input.count - rank + d
-                throw ConvRTError("Argument #4: Padding size should be less than the corresponding input dimension, but got: padding (\(begin[d]), \(end[d])) at dimension \(dim) of input \(input.rendered)")
+                // F.pad numbers its pad arguments from the last dim: #4, #6, #8.
+                let argument = 2 * (input.count - dim) + 2
+                throw ConvRTError("Argument #\(argument): Padding size should be less than the corresponding input dimension, but got: padding (\(begin[d]), \(end[d])) at dimension \(dim) of input \(input.rendered)")
             }
             if mode == .circular, begin[d] > size || end[d] > size {
                 throw ConvRTError("Padding value causes wrapping around more than once.")
@@ -178,6 +188,23 @@ struct ConvShapeFunction {
             let got = a.transposed ? Self.namedDims(atenDims(a.dilation, fill: 1), "dilation", separator: ", ")
                                    : atenDims(a.dilation, fill: 1).bracketed
             throw ConvRTError("dilation should be greater than zero, but got \(got)")
+        }
+    }
+
+    /// ATen runs empty inputs only when the batch or the channels are empty, and a transposed
+    /// convolution needs a non-empty weight.
+    private func checkEmptyInput(weight: [Int]) throws {
+        let batched = (isBatched ? input : [.known(1)] + input)
+        guard let sizes = batched.concrete else { return }
+        if sizes[0] != 0, sizes[1] != 0, sizes.dropFirst(2).contains(0) {
+            throw ConvRTError("Only zero batch or zero channel inputs are supported, but got input shape: \(sizes.bracketed)")
+        }
+        if attributes.transposed, !sizes.contains(0), weight.contains(0) {
+            if rank == 3 {
+                throw ConvRTError("non-empty 5D (n_output_plane x n_input_plane x kernel_depth x kernel_height x kernel_width) tensor expected for weight, but got: \(weight.bracketed)")
+            }
+            let as2D = rank == 1 ? [weight[0], weight[1], 1] + weight.dropFirst(2) : weight
+            throw ConvRTError("non-empty 2D or 4D weight tensor expected, but got: \(as2D.bracketed)")
         }
     }
 
@@ -230,8 +257,12 @@ struct ConvShapeFunction {
     }
 
     private func transposedSpatial() throws -> SymbolicShape {
-        let outputPadding = try resolvedOutputPadding()
         let a = attributes
+        // With symbolic spatial dims the requested size is the output; it is range-checked once bound.
+        if let requested = try requestedOutputSize(), spatial.concrete == nil {
+            return requested.map(Dim.known)
+        }
+        let outputPadding = try resolvedOutputPadding()
         let p = a.transposedPadding
         let valid = zip(outputPadding, zip(a.stride, a.dilation)).allSatisfy { op, sd in op < sd.0 || op < sd.1 }
         guard valid else {
@@ -261,18 +292,21 @@ struct ConvShapeFunction {
         return out
     }
 
-    /// PyTorch's `_output_padding`: `output_size` (spatial or all dims) becomes output_padding after a range check.
-    private func resolvedOutputPadding() throws -> [Int] {
-        let a = attributes
-        guard var requested = a.outputSize else { return a.outputPadding }
+    /// The spatial part of `output_size` (PyTorch accepts spatial dims or all dims), if given.
+    private func requestedOutputSize() throws -> [Int]? {
+        guard var requested = attributes.outputSize else { return nil }
         let nonSpatial = isBatched ? 2 : 1
         if requested.count == nonSpatial + rank { requested.removeFirst(nonSpatial) }
         guard requested.count == rank else {
-            throw ConvRTError("ConvTranspose\(rank)D: for \(input.count)D input, output_size must have \(rank) or \(nonSpatial + rank) elements (got \(a.outputSize?.count ?? 0))")
+            throw ConvRTError("ConvTranspose\(rank)D: for \(input.count)D input, output_size must have \(rank) or \(nonSpatial + rank) elements (got \(attributes.outputSize?.count ?? 0))")
         }
-        guard let sizes = spatial.concrete else {
-            throw ConvRTError("output_size needs concrete spatial input dims, but the input is \(input.rendered)")
-        }
+        return requested
+    }
+
+    /// PyTorch's `_output_padding`: `output_size` becomes output_padding after a range check.
+    private func resolvedOutputPadding() throws -> [Int] {
+        let a = attributes
+        guard let requested = try requestedOutputSize(), let sizes = spatial.concrete else { return a.outputPadding }
         let p = a.transposedPadding
         let minSizes = (0..<rank).map { d in
             ConvGeometry.transposedOutputLength(input: sizes[d], kernel: a.kernelSize[d], stride: a.stride[d],

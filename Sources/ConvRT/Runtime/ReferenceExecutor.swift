@@ -34,6 +34,8 @@ public enum ReferenceExecutor {
     }
 
     static func execute(_ node: Node, operands: [Tensor], outputShape: [Int], weights: [String: Tensor]) throws -> Tensor {
+        // Empty outputs (batch 0, or a 0-channel conv input, which yields 0 channels) need no kernel.
+        if outputShape.contains(0) { return Tensor(zeros: outputShape) }
         switch node.op {
         case .conv(let a):
             guard let weight = weights["\(node.name).weight"] else {
