@@ -135,8 +135,9 @@ import Testing
         var expected: [Float] = []
         for c in 0..<2 {
             let invstd = 1 / (variance[c] + Float(1e-5)).squareRoot()
-            let alpha = invstd * weight[c], beta = bias[c] - mean[c] * alpha
-            expected += x.data[(2 * c)..<(2 * c + 2)].map { $0 * alpha + beta }
+            // Fused multiply-adds, as in PyTorch's x86 builds.
+            let alpha = invstd * weight[c], beta = bias[c].addingProduct(-mean[c], alpha)
+            expected += x.data[(2 * c)..<(2 * c + 2)].map { beta.addingProduct($0, alpha) }
         }
         #expect(y == Tensor(shape: [1, 2, 2], data: expected))
     }

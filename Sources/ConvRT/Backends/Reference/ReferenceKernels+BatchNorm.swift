@@ -3,8 +3,10 @@ extension ReferenceKernels {
     ///
     /// Computed as PyTorch's CPU kernel does (`batch_norm_kernel.cpp`), in float32: per channel
     /// `alpha = invstd * weight`, `beta = bias - mean * alpha`, then `y = x * alpha + beta`, with
-    /// `invstd = 1 / sqrt(running_var + eps)`. This is the one kernel that does not accumulate in
-    /// `Double` first: PyTorch's own rounding is what users compare against.
+    /// `invstd = 1 / sqrt(running_var + eps)`. The two multiply-adds are fused, as the compiler
+    /// fuses them in PyTorch's x86 builds: the result is then bit-for-bit PyTorch's (checked
+    /// against torch 2.15), and more accurate than unfused. This is the one kernel that does not
+    /// accumulate in `Double`: PyTorch's own rounding is what users compare against.
     ///
     /// - Parameters:
     ///   - mean: `running_mean`, or `nil` to normalize with the batch's statistics (mean and biased
@@ -29,14 +31,14 @@ extension ReferenceKernels {
         var alpha = [Float](repeating: 0, count: channels), beta = alpha
         for c in 0..<channels {
             alpha[c] = invstds[c] * (weight?[c] ?? 1)
-            beta[c] = (bias?[c] ?? 0) - means[c] * alpha[c]
+            beta[c] = (bias?[c] ?? 0).addingProduct(-means[c], alpha[c])
         }
         return makeTensor(x.shape) { out in
             x.data.withUnsafeBufferPointer { input in
                 for n in 0..<batch {
                     for c in 0..<channels {
                         let base = (n * channels + c) * image
-                        for i in base..<(base + image) { out[i] = input[i] * alpha[c] + beta[c] }
+                        for i in base..<(base + image) { out[i] = beta[c].addingProduct(input[i], alpha[c]) }
                     }
                 }
             }
