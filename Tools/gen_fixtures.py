@@ -6,8 +6,9 @@
 
 Writes, under Tests/ConvRTTests/Fixtures/:
   layers/<case>.convnet        the model (`weights "<case>.npz"` when it has parameters)
-  layers/<case>.npz            state_dict arrays keyed `<layer>.weight` / `<layer>.bias`
-                               (MegEngine layouts for layers with conv_mode=...)
+  layers/<case>.npz            state_dict arrays keyed `<layer>.weight` / `<layer>.bias` /
+                               `<layer>.running_mean` ... (MegEngine layouts for layers with
+                               conv_mode=...; BatchNorm's `num_batches_tracked` stays int64)
   layers/<case>.in.npy         float32 input (`<case>.in.<name>.npy` when several inputs)
   layers/<case>.out.npy        float32 expected output (`<case>.out.<name>.npy` when several)
   layers/manifest.json         [{case, inputs, outputs, weights, max_abs_expected}]
@@ -15,6 +16,8 @@ Writes, under Tests/ConvRTTests/Fixtures/:
 
 The oracle: PyTorch's modules run in float64 on the float32 weights and inputs, then the result
 is rounded to float32 (so it is the exactly-rounded answer, not one float32 summation order).
+Every module runs in eval() mode (BatchNorm uses its running stats, or the batch's statistics
+without them); BatchNorm's weight, bias and running stats are randomized before saving.
 
 The generator never builds torch modules directly: it writes `.convnet` text, parses it back
 (`parse` below implements the DSL) and builds the modules from the parsed text, so every
@@ -43,7 +46,9 @@ warnings.simplefilter("ignore")  # 'same' + even kernel, zero-element init: expe
 torch.set_num_threads(1)
 
 CONV_OPS = {f"{p}{k}{n}d" for p in ("", "Lazy") for k in ("Conv", "ConvTranspose") for n in (1, 2, 3)}
-OPS = CONV_OPS | {"Unfold", "Fold", "ReLU", "Add"}
+BN_OPS = {f"{p}BatchNorm{n}d" for p in ("", "Lazy") for n in (1, 2, 3)}
+ACTIVATION_OPS = {"ReLU", "ReLU6", "LeakyReLU", "Hardtanh", "Sigmoid", "Tanh", "SiLU", "Hardswish", "GELU"}
+OPS = CONV_OPS | BN_OPS | ACTIVATION_OPS | {"Unfold", "Fold", "Add", "Identity"}
 NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
 
 
@@ -54,6 +59,10 @@ def fmt_value(v) -> str:
         return "True" if v else "False"
     if isinstance(v, int):
         return str(v)
+    if isinstance(v, float):
+        return repr(v)
+    if v is None:
+        return "None"
     if isinstance(v, str):
         return '"' + v + '"'
     if isinstance(v, (tuple, list)):
@@ -166,10 +175,12 @@ def build(model: Model) -> dict[str, Built]:
                 fwd["output_size"] = list(kw.pop("output_size"))
         if layer.op == "Add":
             module = None
-        elif layer.op == "ReLU":
-            module = nn.ReLU(**kw)
+        elif layer.op == "Identity":  # nn.Identity(*args, **kwargs): positionals after the input too
+            module = nn.Identity(*[ast.literal_eval(a) for a in layer.args[1:]], **kw)
         else:
             module = getattr(nn, layer.op)(**kw)
+        if module is not None:
+            module.eval()  # inference semantics (BatchNorm); no other op cares
         built[layer.name] = Built(layer, module, fwd, mge)
     return built
 
@@ -179,7 +190,7 @@ def run(model: Model, built: dict[str, Built], inputs: dict[str, torch.Tensor]) 
     env = dict(inputs)
     for layer in model.layers:
         b = built[layer.name]
-        xs = [env[a] for a in layer.args]
+        xs = [env[a] for a in (layer.args[:1] if layer.op == "Identity" else layer.args)]
         env[layer.name] = torch.add(*xs) if layer.op == "Add" else b.module(*xs, **b.forward_kwargs)
     return {o: env[o] for o in model.outputs}
 
@@ -202,7 +213,9 @@ def export_weights(built: dict[str, Built]) -> dict[str, np.ndarray]:
         if b.module is None:
             continue
         for key, t in b.module.state_dict().items():
-            a = t.detach().cpu().numpy().astype(np.float32)
+            a = t.detach().cpu().numpy()
+            if key != "num_batches_tracked":  # an int64 counter in every real state_dict
+                a = a.astype(np.float32)
             if b.megengine:
                 a = to_megengine(key, a, b.module)
             arrays[f"{name}.{key}"] = np.ascontiguousarray(a)
@@ -264,12 +277,14 @@ class Case:
     name: str
     model: Model
     shapes: dict[str, tuple]  # concrete shape of each input
+    input_scale: float = 1.0  # inputs are randn * input_scale (wide ranges for activations)
+    bn_init: str = "random"  # "random": randomized BatchNorm tensors; "default": PyTorch's init
 
 
-def single(name, op, shape, layer="conv", decl=None, **kw) -> Case:
+def single(name, op, shape, layer="conv", decl=None, scale=1.0, bn_init="random", **kw) -> Case:
     """One layer applied to one input `x`."""
     model = Model([("x", list(decl or shape))], [Layer(layer, op, ["x"], kw)], [layer])
-    return Case(name, model, {"x": tuple(shape)})
+    return Case(name, model, {"x": tuple(shape)}, scale, bn_init)
 
 
 def per_dim(nd, *vals):
@@ -648,6 +663,202 @@ def net_cases() -> list[Case]:
     return c
 
 
+def batch_norm_cases() -> list[Case]:
+    c = []
+
+    def bn(name, op, shape, **kw):
+        c.append(single(name, op, shape, layer="bn", **kw))
+
+    bn("batchnorm1d_2d_input", "BatchNorm1d", (5, 4), num_features=4)
+    bn("batchnorm1d_3d_input", "BatchNorm1d", (3, 4, 7), num_features=4)
+    bn("batchnorm1d_eps1e_3", "BatchNorm1d", (2, 3, 6), num_features=3, eps=1e-3)
+    bn("batchnorm1d_no_running_stats_2d_input", "BatchNorm1d", (4, 3), num_features=3, track_running_stats=False)
+    bn("batchnorm1d_no_running_stats_3d_input", "BatchNorm1d", (2, 3, 5), num_features=3,
+       track_running_stats=False)
+    bn("batchnorm1d_batch0", "BatchNorm1d", (0, 4), num_features=4)
+    bn("batchnorm2d", "BatchNorm2d", (2, 3, 5, 6), num_features=3)
+    bn("batchnorm2d_default_init", "BatchNorm2d", (2, 3, 4, 5), num_features=3, bn_init="default")
+    bn("batchnorm2d_all_args", "BatchNorm2d", (2, 3, 4, 5), num_features=3, eps=1e-5, momentum=0.1, affine=True,
+       track_running_stats=True)
+    bn("batchnorm2d_affine_false", "BatchNorm2d", (2, 3, 4, 5), num_features=3, affine=False)
+    bn("batchnorm2d_no_running_stats", "BatchNorm2d", (2, 3, 4, 5), num_features=3, track_running_stats=False)
+    bn("batchnorm2d_no_running_stats_affine_false", "BatchNorm2d", (3, 2, 3, 3), num_features=2, affine=False,
+       track_running_stats=False)
+    bn("batchnorm2d_no_running_stats_batch1", "BatchNorm2d", (1, 3, 2, 1), num_features=3,
+       track_running_stats=False)  # 2 values per channel: enough
+    bn("batchnorm2d_no_running_stats_offset", "BatchNorm2d", (2, 3, 4, 4), num_features=3,
+       track_running_stats=False, scale=30.0)
+    bn("batchnorm2d_momentum_none", "BatchNorm2d", (2, 3, 4, 5), num_features=3, momentum=None)
+    bn("batchnorm2d_momentum_int", "BatchNorm2d", (2, 3, 4, 5), num_features=3, momentum=1)
+    bn("batchnorm2d_eps_half", "BatchNorm2d", (2, 3, 4, 5), num_features=3, eps=0.5)
+    bn("batchnorm2d_eps_int", "BatchNorm2d", (2, 3, 4, 5), num_features=3, eps=1)
+    bn("batchnorm2d_eps_zero", "BatchNorm2d", (2, 3, 4, 5), num_features=3, eps=0.0)
+    bn("batchnorm2d_large_input", "BatchNorm2d", (2, 3, 4, 5), num_features=3, scale=100.0)
+    bn("batchnorm2d_batch0", "BatchNorm2d", (0, 3, 4, 4), num_features=3)
+    bn("batchnorm2d_batch0_no_running_stats", "BatchNorm2d", (0, 3, 4, 4), num_features=3,
+       track_running_stats=False)
+    bn("batchnorm2d_spatial0", "BatchNorm2d", (2, 3, 0, 4), num_features=3)
+    # PyTorch skips every size check on an empty input, and has none without weight or running stats.
+    bn("batchnorm2d_empty_channels_mismatch", "BatchNorm2d", (1, 0, 4, 4), num_features=3)
+    bn("batchnorm2d_zero_features_stats_only", "BatchNorm2d", (1, 0, 4, 4), num_features=0, affine=False)
+    bn("batchnorm2d_no_tensors_features_mismatch", "BatchNorm2d", (2, 3, 4, 4), num_features=5, affine=False,
+       track_running_stats=False)
+    bn("batchnorm2d_no_tensors_negative_features", "BatchNorm2d", (2, 3, 4, 4), num_features=-1, affine=False,
+       track_running_stats=False)
+    bn("batchnorm2d_c1", "BatchNorm2d", (2, 1, 3, 3), num_features=1)
+    bn("batchnorm3d", "BatchNorm3d", (2, 2, 3, 4, 3), num_features=2)
+    bn("batchnorm3d_affine_false_eps", "BatchNorm3d", (1, 3, 2, 3, 4), num_features=3, affine=False, eps=1e-2)
+    bn("batchnorm3d_no_running_stats", "BatchNorm3d", (2, 2, 2, 3, 2), num_features=2, track_running_stats=False)
+    bn("lazybatchnorm1d_2d_input", "LazyBatchNorm1d", (6, 5))
+    bn("lazybatchnorm1d_3d_input", "LazyBatchNorm1d", (2, 3, 4), eps=1e-4)
+    bn("lazybatchnorm2d", "LazyBatchNorm2d", (2, 4, 3, 5))
+    bn("lazybatchnorm2d_no_running_stats", "LazyBatchNorm2d", (2, 3, 3, 3), track_running_stats=False)
+    bn("lazybatchnorm2d_no_tensors", "LazyBatchNorm2d", (2, 3, 3, 3), affine=False, track_running_stats=False)
+    bn("lazybatchnorm2d_affine_false", "LazyBatchNorm2d", (2, 3, 3, 3), affine=False)
+    bn("lazybatchnorm3d", "LazyBatchNorm3d", (1, 2, 3, 3, 4), momentum=None)
+    return c
+
+
+def activation_cases() -> list[Case]:
+    c = []
+    x = (2, 3, 4, 5)
+
+    def act(name, op, shape=x, scale=4.0, **kw):
+        c.append(single(name, op, shape, layer="act", scale=scale, **kw))
+
+    act("relu6", "ReLU6")  # randn * 4: beyond 6 on both sides of every kink
+    act("relu6_inplace", "ReLU6", inplace=True)
+    act("relu_inplace_false", "ReLU", inplace=False)
+    act("leakyrelu", "LeakyReLU")
+    act("leakyrelu_slope0p2", "LeakyReLU", negative_slope=0.2)
+    act("leakyrelu_slope_negative", "LeakyReLU", negative_slope=-0.5)
+    act("leakyrelu_slope_above1", "LeakyReLU", negative_slope=1.5, inplace=True)
+    act("leakyrelu_slope_int", "LeakyReLU", negative_slope=2)
+    act("leakyrelu_slope_zero", "LeakyReLU", negative_slope=0.0)
+    act("hardtanh", "Hardtanh")
+    act("hardtanh_m0p5_2", "Hardtanh", min_val=-0.5, max_val=2.0)
+    act("hardtanh_int_bounds", "Hardtanh", min_val=-2, max_val=3)
+    act("hardtanh_positive_range", "Hardtanh", min_val=0.25, max_val=0.75, scale=1.0)
+    act("hardtanh_deprecated_names", "Hardtanh", min_value=-0.25, max_value=5.5)
+    act("sigmoid", "Sigmoid")
+    act("sigmoid_wide", "Sigmoid", scale=40.0)
+    act("tanh", "Tanh")
+    act("tanh_wide", "Tanh", scale=20.0)
+    act("silu", "SiLU")
+    act("silu_wide", "SiLU", scale=40.0, inplace=True)
+    act("hardswish", "Hardswish")
+    act("hardswish_inplace", "Hardswish", inplace=True)
+    act("gelu", "GELU")
+    act("gelu_none", "GELU", approximate="none")
+    act("gelu_tanh", "GELU", approximate="tanh")
+    act("gelu_wide", "GELU", scale=20.0)
+    act("gelu_tanh_wide", "GELU", scale=20.0, approximate="tanh")
+    act("gelu_small", "GELU", scale=1e-3)
+    act("gelu_1d_input", "GELU", shape=(17,))
+    act("silu_5d_input", "SiLU", shape=(1, 2, 3, 2, 4))
+    act("hardswish_batch0", "Hardswish", shape=(0, 3, 4))
+    act("identity", "Identity")
+    net_id = Model([("x", [2, 3, 4])], [Layer("act", "Identity", ["x", "54"], dict(unused="abc", scale=0.5))],
+                   ["act"])
+    c.append(Case("identity_ignored_args", net_id, {"x": (2, 3, 4)}))
+    return c
+
+
+def batch_norm_net_cases() -> list[Case]:
+    c = []
+
+    def net(name, inputs, layers, outputs, shapes=None, scale=1.0):
+        model = Model([(n, list(d)) for n, d in inputs], [Layer(*l) for l in layers], outputs)
+        c.append(Case(name, model, shapes or {n: tuple(d) for n, d in inputs}, scale))
+
+    def conv(ci, co, k, **kw):
+        return dict(in_channels=ci, out_channels=co, kernel_size=k, **kw)
+
+    net("net_conv_bn_relu", [("x", (2, 3, 8, 8))], [
+        ("conv", "Conv2d", ["x"], conv(3, 8, 3, padding=1, bias=False)),
+        ("bn", "BatchNorm2d", ["conv"], dict(num_features=8)),
+        ("relu", "ReLU", ["bn"], dict(inplace=True)),
+    ], ["relu"])
+    net("net_conv_bias_bn_relu6", [("x", (1, 3, 7, 7))], [
+        ("conv", "Conv2d", ["x"], conv(3, 4, 3, stride=2)),
+        ("bn", "BatchNorm2d", ["conv"], dict(num_features=4, eps=1e-3)),
+        ("act", "ReLU6", ["bn"]),
+    ], ["act"])
+    net("net_resblock_bn", [("x", (2, 4, 6, 6))], [
+        ("conv1", "Conv2d", ["x"], conv(4, 4, 3, padding=1, bias=False)),
+        ("bn1", "BatchNorm2d", ["conv1"], dict(num_features=4)),
+        ("relu1", "ReLU", ["bn1"]),
+        ("conv2", "Conv2d", ["relu1"], conv(4, 4, 3, padding=1, bias=False)),
+        ("bn2", "BatchNorm2d", ["conv2"], dict(num_features=4)),
+        ("sum", "Add", ["bn2", "x"]),
+        ("out", "ReLU", ["sum"]),
+    ], ["out"])
+    net("net_resblock_bn_downsample", [("x", (1, 4, 8, 8))], [
+        ("layer.conv1", "Conv2d", ["x"], conv(4, 8, 3, stride=2, padding=1, bias=False)),
+        ("layer.bn1", "BatchNorm2d", ["layer.conv1"], dict(num_features=8)),
+        ("layer.relu", "ReLU", ["layer.bn1"]),
+        ("layer.conv2", "Conv2d", ["layer.relu"], conv(8, 8, 3, padding=1, bias=False)),
+        ("layer.bn2", "BatchNorm2d", ["layer.conv2"], dict(num_features=8)),
+        ("layer.downsample.0", "Conv2d", ["x"], conv(4, 8, 1, stride=2, bias=False)),
+        ("layer.downsample.1", "BatchNorm2d", ["layer.downsample.0"], dict(num_features=8)),
+        ("layer.sum", "Add", ["layer.bn2", "layer.downsample.1"]),
+        ("layer.out", "ReLU", ["layer.sum"]),
+    ], ["layer.out"])
+    net("net_inverted_residual", [("x", (1, 4, 6, 6))], [
+        ("expand", "Conv2d", ["x"], conv(4, 12, 1, bias=False)),
+        ("expand_bn", "BatchNorm2d", ["expand"], dict(num_features=12)),
+        ("expand_act", "ReLU6", ["expand_bn"], dict(inplace=True)),
+        ("dw", "Conv2d", ["expand_act"], conv(12, 12, 3, padding=1, groups=12, bias=False)),
+        ("dw_bn", "BatchNorm2d", ["dw"], dict(num_features=12)),
+        ("dw_act", "Hardswish", ["dw_bn"]),
+        ("project", "Conv2d", ["dw_act"], conv(12, 4, 1, bias=False)),
+        ("project_bn", "BatchNorm2d", ["project"], dict(num_features=4)),
+        ("sum", "Add", ["project_bn", "x"]),
+    ], ["sum"], scale=2.0)
+    net("net_conv1d_bn_silu", [("wav", (2, 2, 16))], [
+        ("conv", "Conv1d", ["wav"], conv(2, 4, 5, padding=2)),
+        ("bn", "BatchNorm1d", ["conv"], dict(num_features=4)),
+        ("act", "SiLU", ["bn"]),
+        ("conv2", "Conv1d", ["act"], conv(4, 4, 3, dilation=2, padding="same", padding_mode="reflect")),
+        ("bn2", "BatchNorm1d", ["conv2"], dict(num_features=4, affine=False)),
+        ("act2", "GELU", ["bn2"], dict(approximate="tanh")),
+    ], ["act2"])
+    net("net_conv3d_bn_leaky", [("vol", (1, 2, 4, 5, 4))], [
+        ("conv", "Conv3d", ["vol"], conv(2, 4, 3, padding=1, bias=False)),
+        ("bn", "BatchNorm3d", ["conv"], dict(num_features=4)),
+        ("act", "LeakyReLU", ["bn"], dict(negative_slope=0.1)),
+    ], ["act"])
+    net("net_lazy_conv_bn_gelu", [("x", (2, 3, 6, 6))], [
+        ("conv", "LazyConv2d", ["x"], dict(out_channels=5, kernel_size=3, padding=1)),
+        ("bn", "LazyBatchNorm2d", ["conv"]),
+        ("act", "GELU", ["bn"]),
+    ], ["act"])
+    net("net_deconv_bn_hardtanh", [("x", (1, 4, 4, 4))], [
+        ("up", "ConvTranspose2d", ["x"], dict(in_channels=4, out_channels=3, kernel_size=2, stride=2)),
+        ("bn", "BatchNorm2d", ["up"], dict(num_features=3, momentum=0.01)),
+        ("act", "Hardtanh", ["bn"], dict(min_val=-0.5, max_val=0.5)),
+    ], ["act"])
+    net("net_conv_batch_stats_tanh", [("x", (3, 3, 5, 5))], [
+        ("conv", "Conv2d", ["x"], conv(3, 4, 3)),
+        ("bn", "BatchNorm2d", ["conv"], dict(num_features=4, track_running_stats=False)),
+        ("act", "Tanh", ["bn"]),
+    ], ["act"])
+    net("net_identity_sigmoid_gate", [("x", (1, 3, 5, 5))], [
+        ("conv", "Conv2d", ["x"], conv(3, 3, 3, padding=1)),
+        ("skip", "Identity", ["conv"]),
+        ("bn", "BatchNorm2d", ["skip"], dict(num_features=3)),
+        ("gate", "Sigmoid", ["bn"]),
+        ("sum", "Add", ["gate", "skip"]),
+    ], ["sum", "skip"])
+    net("net_symbolic_bn", [("x", ("N", 3, "H", "W"))], [
+        ("conv", "Conv2d", ["x"], conv(3, 4, 3, padding="same", bias=False)),
+        ("bn", "BatchNorm2d", ["conv"], dict(num_features=4)),
+        ("act", "SiLU", ["bn"]),
+        ("bn2", "LazyBatchNorm2d", ["act"], dict(affine=False)),
+    ], ["bn2"], shapes={"x": (2, 3, 6, 7)})
+    return c
+
+
 def all_cases() -> list[Case]:
     cases = []
     for nd in (1, 2, 3):
@@ -655,6 +866,7 @@ def all_cases() -> list[Case]:
     for nd in (1, 2, 3):
         cases += convt_cases(nd)
     cases += lazy_cases() + unfold_fold_cases() + megengine_cases() + net_cases()
+    cases += batch_norm_cases() + activation_cases() + batch_norm_net_cases()
     names = [c.name for c in cases]
     assert len(names) == len(set(names)), "duplicate case names"
     return cases
@@ -682,28 +894,60 @@ def make_inputs(shapes: dict[str, tuple], seed: int) -> dict[str, torch.Tensor]:
     return {n: torch.randn(shape, generator=g, dtype=torch.float32) for n, shape in shapes.items()}
 
 
-def realize(model: Model, shapes: dict[str, tuple], seed: int, header: str):
+def realize(model: Model, shapes: dict[str, tuple], seed: int, header: str, input_scale: float = 1.0,
+            bn_init: str = "random"):
     """Writes the model text, parses it back, builds and runs it; returns everything to save.
 
     Eager layers initialise at construction (in file order) after `manual_seed(seed)`; lazy ones
-    at the first (float32) forward, exactly as in PyTorch.
+    at the first (float32) forward, exactly as in PyTorch. BatchNorm tensors are then randomized
+    (unless `bn_init == "default"`), so that no weight is the trivial 1/0/0/1.
     """
     text = model.text(header)
     parsed = parse(text)
     torch.manual_seed(seed)
     built = build(parsed)
     inputs = make_inputs(shapes, seed + 1)
+    if input_scale != 1.0:
+        inputs = {n: t * input_scale for n, t in inputs.items()}
     with torch.no_grad():
         run(parsed, built, inputs)  # materialises lazy parameters
+    if bn_init == "random":
+        randomize_batch_norms(built, seed + 2)
     outputs = run_float64(parsed, built, inputs)
     return text, export_weights(built), inputs, outputs
 
 
+def randomize_batch_norms(built: dict[str, Built], seed: int) -> None:
+    """Non-trivial BatchNorm tensors: weight ~ N(1, 0.5) (some negative), bias and running_mean
+    ~ N(0, 0.5), running_var ~ U(0.25, 2), num_batches_tracked an arbitrary count."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for b in built.values():
+            m = b.module
+            if not isinstance(m, nn.modules.batchnorm._BatchNorm):
+                continue
+            c = m.num_features
+            if m.affine:
+                m.weight.copy_(1 + 0.5 * torch.randn(c, generator=g))
+                m.bias.copy_(0.5 * torch.randn(c, generator=g))
+            if m.track_running_stats:
+                m.running_mean.copy_(0.5 * torch.randn(c, generator=g))
+                m.running_var.copy_(0.25 + 1.75 * torch.rand(c, generator=g))
+                m.num_batches_tracked.fill_(1000 + c)
+
+
+def has_state(layer: Layer) -> bool:
+    """Whether the layer has a state_dict (so the model needs a weights file)."""
+    if layer.op in BN_OPS:
+        return layer.kwargs.get("affine", True) or layer.kwargs.get("track_running_stats", True)
+    return layer.op in CONV_OPS
+
+
 def write_case(case: Case, outdir) -> dict:
-    if any(layer.op in CONV_OPS for layer in case.model.layers):
+    if any(has_state(layer) for layer in case.model.layers):
         case.model.weights = f"{case.name}.npz"
     text, weights, inputs, outputs = realize(case.model, case.shapes, case_seed(case.name),
-                                             f"{HEADER}\ncase: {case.name}")
+                                             f"{HEADER}\ncase: {case.name}", case.input_scale, case.bn_init)
     (outdir / f"{case.name}.convnet").write_text(text)
     if weights:
         save_npz(outdir / f"{case.name}.npz", weights)
@@ -874,6 +1118,50 @@ def error_cases() -> list[tuple[str, Model]]:
         [("x", [1, 3, 5, 5])],
         [Layer("conv", "Conv2d", ["x"], dict(in_channels=3, out_channels=4, kernel_size=3, padding=1)),
          Layer("sum", "Add", ["conv", "x"])], ["sum"])))
+    # --- BatchNorm (eval mode)
+    x2 = (2, 3, 4, 4)
+    e("batchnorm2d_rank3_input", "BatchNorm2d", (1, 3, 4), layer="bn", num_features=3)
+    e("batchnorm2d_rank5_input", "BatchNorm2d", (1, 3, 4, 4, 4), layer="bn", num_features=3)
+    e("batchnorm1d_rank4_input", "BatchNorm1d", x2, layer="bn", num_features=3)
+    e("batchnorm1d_rank1_input", "BatchNorm1d", (3,), layer="bn", num_features=3)
+    e("batchnorm3d_rank4_input", "BatchNorm3d", x2, layer="bn", num_features=3)
+    e("batchnorm2d_channel_mismatch", "BatchNorm2d", x2, layer="bn", num_features=4)
+    e("batchnorm1d_channel_mismatch_2d_input", "BatchNorm1d", (5, 3), layer="bn", num_features=4)
+    e("batchnorm2d_affine_false_channel_mismatch", "BatchNorm2d", x2, layer="bn", num_features=2, affine=False)
+    e("batchnorm2d_no_running_stats_channel_mismatch", "BatchNorm2d", x2, layer="bn", num_features=4,
+      track_running_stats=False)
+    e("batchnorm2d_negative_eps", "BatchNorm2d", x2, layer="bn", num_features=3, eps=-0.001)
+    e("batchnorm2d_no_running_stats_eps_zero", "BatchNorm2d", x2, layer="bn", num_features=3, eps=0.0,
+      track_running_stats=False)
+    e("batchnorm2d_no_running_stats_negative_eps", "BatchNorm2d", x2, layer="bn", num_features=3, eps=-1e-05,
+      track_running_stats=False)
+    e("batchnorm2d_no_running_stats_single_value", "BatchNorm2d", (1, 3, 1, 1), layer="bn", num_features=3,
+      track_running_stats=False)
+    e("batchnorm1d_no_running_stats_batch1", "BatchNorm1d", (1, 3), layer="bn", num_features=3,
+      track_running_stats=False)
+    e("batchnorm3d_no_running_stats_single_value_mismatch", "BatchNorm3d", (1, 4, 1, 1, 1), layer="bn",
+      num_features=3, track_running_stats=False)
+    e("batchnorm2d_negative_features", "BatchNorm2d", x2, layer="bn", num_features=-1)
+    e("batchnorm2d_negative_features_stats_only", "BatchNorm2d", x2, layer="bn", num_features=-2, affine=False)
+    e("batchnorm2d_zero_features_empty_input", "BatchNorm2d", (1, 0, 4, 4), layer="bn", num_features=0)
+    e("batchnorm2d_zero_features_nonempty_input", "BatchNorm2d", x2, layer="bn", num_features=0)
+    e("lazybatchnorm2d_rank2_input", "LazyBatchNorm2d", (2, 3), layer="bn")
+    e("lazybatchnorm1d_rank1_input", "LazyBatchNorm1d", (3,), layer="bn")
+    e("lazybatchnorm2d_zero_channels", "LazyBatchNorm2d", (1, 0, 4, 4), layer="bn")
+    e("lazybatchnorm2d_no_running_stats_single_value", "LazyBatchNorm2d", (1, 3, 1, 1), layer="bn",
+      track_running_stats=False)
+    out.append(("batchnorm2d_channel_mismatch_after_conv", Model(
+        [("x", [1, 3, 5, 5])],
+        [Layer("conv", "Conv2d", ["x"], dict(in_channels=3, out_channels=4, kernel_size=3)),
+         Layer("bn", "BatchNorm2d", ["conv"], dict(num_features=3))], ["bn"])))
+    # --- activations
+    e("hardtanh_max_equal_min", "Hardtanh", x2, layer="act", min_val=1.0, max_val=1.0)
+    e("hardtanh_max_below_min_ints", "Hardtanh", x2, layer="act", min_val=2, max_val=-2)
+    e("hardtanh_max_below_default_min", "Hardtanh", x2, layer="act", max_val=-1.5)
+    e("hardtanh_min_above_default_max", "Hardtanh", x2, layer="act", min_val=1)
+    e("hardtanh_deprecated_max_value", "Hardtanh", x2, layer="act", max_val=2.0, max_value=-3.0)
+    e("gelu_bad_approximate", "GELU", x2, layer="act", approximate="exact")
+    e("gelu_approximate_capitalized", "GELU", x2, layer="act", approximate="Tanh")
     return out
 
 
@@ -892,6 +1180,18 @@ ACCEPTED_PROBES = [
     ("conv2d_circular_padding_equal_to_size", "Conv2d", (1, 3, 5, 5),
      dict(in_channels=3, out_channels=4, kernel_size=3, padding=5, padding_mode="circular")),
     ("conv2d_zero_in_channels", "Conv2d", (1, 0, 5, 5), dict(in_channels=0, out_channels=4, kernel_size=3)),
+    # BatchNorm: every one of these is also a layer fixture (convrt must accept it too).
+    ("batchnorm2d_eps_zero", "BatchNorm2d", (2, 3, 4, 4), dict(num_features=3, eps=0.0)),
+    ("batchnorm2d_empty_channels_mismatch", "BatchNorm2d", (1, 0, 4, 4), dict(num_features=3)),
+    ("batchnorm2d_no_tensors_features_mismatch", "BatchNorm2d", (2, 3, 4, 4),
+     dict(num_features=5, affine=False, track_running_stats=False)),
+    ("batchnorm2d_no_tensors_negative_features", "BatchNorm2d", (2, 3, 4, 4),
+     dict(num_features=-1, affine=False, track_running_stats=False)),
+    ("batchnorm2d_batch0_no_running_stats", "BatchNorm2d", (0, 3, 4, 4),
+     dict(num_features=3, track_running_stats=False)),
+    ("batchnorm2d_no_running_stats_batch1", "BatchNorm2d", (1, 3, 2, 1),
+     dict(num_features=3, track_running_stats=False)),
+    ("leakyrelu_slope_negative", "LeakyReLU", (2, 3), dict(negative_slope=-0.5)),
 ]
 
 

@@ -50,6 +50,16 @@ import Testing
                     kernelSize: [1, 2, 3], outputSize: [4, 5, 6])),
                 inputs: ["v"], location: ConvRT.SourceLocation(file: "dir/ü.convnet", line: 120, column: 1)),
             Node(name: "r", op: .activation(.relu), inputs: ["s"]),
+        ] + activationNodes + [
+            Node(name: "id", op: .identity, inputs: ["x"]),
+            Node(name: "bn", op: .batchNorm(.init(spatialRank: 2, numFeatures: 3)), inputs: ["x"]),
+            Node(name: "bn1", op: .batchNorm(.init(spatialRank: 1, isLazy: true, numFeatures: nil, eps: 0.5)), inputs: ["z"]),
+            Node(
+                name: "bn3",
+                op: .batchNorm(.init(spatialRank: 3, isLazy: true, numFeatures: 2, eps: 1e-3, affine: false,
+                                     trackRunningStats: false)),
+                inputs: ["v"], location: ConvRT.SourceLocation(file: "net.convnet", line: 9, column: 1)),
+            Node(name: "bn_odd", op: .batchNorm(.init(spatialRank: 2, numFeatures: -4, eps: -0.0)), inputs: ["x"]),
         ]
         let weights: [String: Tensor] = [
             "stem.weight": ramp([8, 3, 3, 3]), "stem.bias": ramp([8]),
@@ -62,6 +72,17 @@ import Testing
         return Graph(
             inputs: [x, z, v, scalarIn], nodes: nodes, outputs: ["fold", "up", "c1", "t3", "x", "r"], weights: weights)
     }()
+
+    /// Every activation kind and parameter variant.
+    static let activations: [Activation] = [
+        .relu, .relu6, .leakyReLU(negativeSlope: 0.01), .leakyReLU(negativeSlope: 0), .leakyReLU(negativeSlope: -2.5),
+        .hardtanh(minValue: -1, maxValue: 1), .hardtanh(minValue: 0, maxValue: 0), .hardtanh(minValue: -0.5, maxValue: .infinity),
+        .sigmoid, .tanh, .silu, .hardswish, .gelu(approximateTanh: false), .gelu(approximateTanh: true),
+    ]
+
+    static let activationNodes: [Node] = activations.enumerated().map { i, a in
+        Node(name: "a\(i)", op: .activation(a), inputs: ["x"])
+    }
 
     /// Deterministic, non-trivial values.
     static func ramp(_ shape: [Int]) -> Tensor {
@@ -126,6 +147,35 @@ import Testing
     }
 
     /// Unusual numbers pass through unchanged: validation is shape inference's job.
+    @Test(arguments: activations)
+    func everyActivationRoundTrips(_ activation: Activation) throws {
+        try expectRoundTrip(.activation(activation))
+    }
+
+    @Test(arguments: [
+        BatchNormAttributes(spatialRank: 1, numFeatures: 0), .init(spatialRank: 2, numFeatures: 16, eps: 1e-3),
+        .init(spatialRank: 3, isLazy: true, numFeatures: nil, affine: false),
+        .init(spatialRank: 2, isLazy: true, numFeatures: 7, eps: 0.1 + 0.2, trackRunningStats: false),
+        .init(spatialRank: 2, numFeatures: -1, eps: -5, affine: false, trackRunningStats: false),
+    ])
+    func batchNormRoundTrips(_ attributes: BatchNormAttributes) throws {
+        try expectRoundTrip(.batchNorm(attributes))
+    }
+
+    @Test func identityRoundTrips() throws {
+        try expectRoundTrip(.identity)
+    }
+
+    /// ReLU is written in its own field (readable by older readers); the generic activation
+    /// message with kind RELU means the same.
+    @Test func reluHasTwoSpellings() throws {
+        var model = PBModel(Self.sample)
+        #expect(model.nodes[1].relu == PBReluAttrs())
+        model.nodes[1].op = .activation(.with { $0.kind = .relu })
+        let graph = try Self.decode(model)
+        #expect(graph == Self.sample)
+    }
+
     @Test func parameterValuesAreNotRangeChecked() throws {
         try expectRoundTrip(
             .init(spatialRank: 2, inChannels: -1, outChannels: 0, kernelSize: [0, -3], stride: [0, 0],
@@ -209,9 +259,13 @@ import Testing
     }
 
     private func expectRoundTrip(_ conv: ConvAttributes, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+        try expectRoundTrip(.conv(conv), sourceLocation: sourceLocation)
+    }
+
+    private func expectRoundTrip(_ op: Op, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
         let g = Graph(
             inputs: [GraphInput(name: "x", shape: [.symbol("N")])],
-            nodes: [Node(name: "c", op: .conv(conv), inputs: ["x"])], outputs: ["c"])
+            nodes: [Node(name: "c", op: op, inputs: ["x"])], outputs: ["c"])
         let bytes = try ModelFile.encode(g)
         #expect(try Self.decode(bytes) == g, sourceLocation: sourceLocation)
         #expect(try ModelFile.encode(Self.decode(bytes)) == bytes, sourceLocation: sourceLocation)
@@ -242,6 +296,28 @@ import Testing
             guard case .conv(var a) = model.nodes[at(name)].op else { return }
             edit(&a)
             model.nodes[at(name)].op = .conv(a)
+        }
+    }
+
+    /// Mutates the activation attributes of sample node `name`.
+    static func activation(
+        _ name: String, _ edit: @escaping @Sendable (inout PBActivationAttrs) -> Void
+    ) -> @Sendable (inout PBModel) -> Void {
+        { model in
+            guard case .activation(var a) = model.nodes[at(name)].op else { return }
+            edit(&a)
+            model.nodes[at(name)].op = .activation(a)
+        }
+    }
+
+    /// Mutates the BatchNorm attributes of sample node `name`.
+    static func batchNorm(
+        _ name: String, _ edit: @escaping @Sendable (inout PBBatchNormAttrs) -> Void
+    ) -> @Sendable (inout PBModel) -> Void {
+        { model in
+            guard case .batchNorm(var b) = model.nodes[at(name)].op else { return }
+            edit(&b)
+            model.nodes[at(name)].op = .batchNorm(b)
         }
     }
 
@@ -321,6 +397,31 @@ import Testing
             f.outputSize = []
             $0.nodes[at("fold")].op = .fold(f)
         },
+        // Activations, BatchNorm, Identity
+        Bad("activation kind unset", "activation kind is not set", context: "Activation 'a1'",
+            activation("a1") { $0.kind = .unspecified }),
+        Bad("unknown activation kind", "unknown activation kind 42", context: "Activation 'a1'",
+            activation("a1") { $0.kind = .UNRECOGNIZED(42) }),
+        Bad("slope on sigmoid", "negative_slope is set, but Sigmoid takes no negative_slope", context: "Sigmoid 'a8'",
+            activation("a8") { $0.negativeSlope = 0.5 }),
+        Bad("bounds on leaky relu", "max_val is set, but LeakyReLU takes no max_val", context: "LeakyReLU 'a2'",
+            activation("a2") { $0.maxVal = 6 }),
+        Bad("slope on hardtanh", "negative_slope is set, but Hardtanh takes no negative_slope", context: "Hardtanh 'a5'",
+            activation("a5") { $0.negativeSlope = -1 }),
+        Bad("approximate on silu", "approximate is set, but SiLU takes no approximate", context: "SiLU 'a10'",
+            activation("a10") { $0.approximate = .tanh }),
+        Bad("unknown gelu approximate", "unknown GELU approximate 3", context: "GELU 'a12'",
+            activation("a12") { $0.approximate = .UNRECOGNIZED(3) }),
+        Bad("activation arity", "expects 1 input, got 2", context: "GELU 'a13'") {
+            $0.nodes[at("a13")].inputs = ["x", "z"]
+        },
+        Bad("identity arity", "expects 1 input, got 0", context: "Identity 'id'") { $0.nodes[at("id")].inputs = [] },
+        Bad("batch norm spatial rank", "spatial_rank 0 is not 1, 2 or 3", context: "BatchNorm0d 'bn'",
+            batchNorm("bn") { $0.spatialRank = 0 }),
+        Bad("batch norm missing num_features", "num_features is missing (only Lazy layers may leave it unresolved)",
+            context: "BatchNorm2d 'bn'", batchNorm("bn") { $0.numFeaturesPresent = nil }),
+        Bad("lazy batch norm spatial rank", "spatial_rank 4 is not 1, 2 or 3", context: "LazyBatchNorm4d 'bn1'",
+            batchNorm("bn1") { $0.spatialRank = 4 }),
         // Outputs
         Bad("no outputs", "model has no outputs") { $0.outputs = [] },
         Bad("undefined output", "output 'ghost' is not defined") { $0.outputs.append("ghost") },

@@ -75,6 +75,8 @@ struct ErrorCase: Decodable, CustomTestStringConvertible, Sendable {
         "convtranspose2d_padding_same": "padding must be an integer or a tuple of integers, got string 'same'",
         // PyTorch raises an IndexError ("Dimension out of range") before its own rank check.
         "unfold_rank2_input": "Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero dimensions for input, but got: [5, 5]",
+        // PyTorch raises an IndexError ("tuple index out of range") reading input.shape[1] to materialize.
+        "lazybatchnorm1d_rank1_input": "expected 2D or 3D input (got 1D input)",
     ]
 
     @Test(arguments: errorCases)

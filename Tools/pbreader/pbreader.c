@@ -6,7 +6,8 @@
  * Usage: pbreader MODEL.pb
  * Prints one line per node, in file order: `<name> <op>`, where <op> is the
  * PyTorch-style name Swift's `Op.displayName` gives (Conv2d, LazyConvTranspose3d,
- * Unfold, Fold, ReLU, Add). Exit status 1 on any read or decode error.
+ * Unfold, Fold, ReLU, GELU, LazyBatchNorm2d, Identity, Add). Exit status 1 on any
+ * read or decode error.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -40,6 +41,27 @@ static void conv_name(const Convrt__V1__ConvAttrs *a, char *out, size_t size) {
              a->transposed ? "ConvTranspose" : "Conv", a->spatial_rank);
 }
 
+/* An activation's display name, or NULL for an unset or unknown kind. */
+static const char *activation_name(const Convrt__V1__ActivationAttrs *a) {
+    switch (a->kind) {
+    case CONVRT__V1__ACTIVATION_ATTRS__KIND__KIND_RELU: return "ReLU";
+    case CONVRT__V1__ACTIVATION_ATTRS__KIND__KIND_RELU6: return "ReLU6";
+    case CONVRT__V1__ACTIVATION_ATTRS__KIND__KIND_LEAKY_RELU: return "LeakyReLU";
+    case CONVRT__V1__ACTIVATION_ATTRS__KIND__KIND_HARDTANH: return "Hardtanh";
+    case CONVRT__V1__ACTIVATION_ATTRS__KIND__KIND_SIGMOID: return "Sigmoid";
+    case CONVRT__V1__ACTIVATION_ATTRS__KIND__KIND_TANH: return "Tanh";
+    case CONVRT__V1__ACTIVATION_ATTRS__KIND__KIND_SILU: return "SiLU";
+    case CONVRT__V1__ACTIVATION_ATTRS__KIND__KIND_HARDSWISH: return "Hardswish";
+    case CONVRT__V1__ACTIVATION_ATTRS__KIND__KIND_GELU: return "GELU";
+    default: return NULL;
+    }
+}
+
+/* Writes a batch norm's display name, e.g. LazyBatchNorm2d, into out. */
+static void batch_norm_name(const Convrt__V1__BatchNormAttrs *b, char *out, size_t size) {
+    snprintf(out, size, "%sBatchNorm%" PRId64 "d", b->lazy ? "Lazy" : "", b->spatial_rank);
+}
+
 /* The display name of a node's op, or NULL if the op is unset or unknown. */
 static const char *op_name(const Convrt__V1__Node *node, char *scratch, size_t size) {
     switch (node->op_case) {
@@ -48,6 +70,9 @@ static const char *op_name(const Convrt__V1__Node *node, char *scratch, size_t s
     case CONVRT__V1__NODE__OP_FOLD: return "Fold";
     case CONVRT__V1__NODE__OP_RELU: return "ReLU";
     case CONVRT__V1__NODE__OP_ADD: return "Add";
+    case CONVRT__V1__NODE__OP_ACTIVATION: return activation_name(node->activation);
+    case CONVRT__V1__NODE__OP_BATCH_NORM: batch_norm_name(node->batch_norm, scratch, size); return scratch;
+    case CONVRT__V1__NODE__OP_IDENTITY: return "Identity";
     default: return NULL;
     }
 }

@@ -35,6 +35,28 @@ struct LayerArguments {
         return v
     }
 
+    /// A number: an integer or a float, as Python accepts an `int` where a `float` is expected.
+    /// `rendered` is how Python prints the value as given (`2` for an int, `2.0` for a float).
+    func number(_ key: String) throws(ConvRTError) -> (value: Double, rendered: String)? {
+        guard let given = values[key] else { return nil }
+        switch given.value {
+        case .integer(let v): return (Double(v), given.value.rendered)
+        case .float(let v): return (v, given.value.rendered)
+        default: throw typeError(key, "a number", given)
+        }
+    }
+
+    /// Like `number`, but `None` is also accepted (and read as absent).
+    func optionalNumber(_ key: String) throws(ConvRTError) -> Double? {
+        guard let given = values[key] else { return nil }
+        switch given.value {
+        case .integer(let v): return Double(v)
+        case .float(let v): return v
+        case .none: return nil
+        default: throw typeError(key, "a number or None", given)
+        }
+    }
+
     /// "missing required argument 'out_channels'", at the layer's type name.
     func missing(_ key: String) -> ConvRTError {
         ConvRTError("missing required argument '\(key)'", at: anchor)

@@ -12,6 +12,8 @@ struct LayerSpec: Sendable {
     let required: [String]
     /// Keywords this layer rejects on purpose, with why (better than a "did you mean").
     var rejected: [String: String] = [:]
+    /// Takes and ignores any further arguments, positional or keyword (`nn.Identity(*args, **kwargs)`).
+    var acceptsAnyArguments = false
     /// Reads the arguments into the op; only called once `required` are all present.
     let build: @Sendable (LayerArguments) throws(ConvRTError) -> Op
 }
@@ -19,7 +21,8 @@ struct LayerSpec: Sendable {
 /// The DSL keyword table: every layer type, in one place. Adding an op adds one entry here
 /// (or in its family's file, like `ConvLayers`).
 enum LayerTable {
-    static let specs: [LayerSpec] = ConvLayers.specs + [unfold, fold, relu, add]
+    static let specs: [LayerSpec] = ConvLayers.specs + NormLayers.specs + [unfold, fold]
+        + ActivationLayers.specs + [add, identity]
 
     private static let byName: [String: LayerSpec] =
         Dictionary(specs.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -43,15 +46,15 @@ enum LayerTable {
         return .fold(FoldAttributes(outputSize: outputSize, window: try window(args)))
     }
 
-    /// `inplace` is accepted (models copied from PyTorch have it) and has no effect.
-    static let relu = LayerSpec(name: "ReLU", inputCount: 1, parameters: ["inplace"], required: []) {
-        args throws(ConvRTError) in
-        _ = try args.bool("inplace")
-        return .activation(.relu)
-    }
-
     static let add = LayerSpec(name: "Add", inputCount: 2, parameters: [], required: []) { _ throws(ConvRTError) in
         .add
+    }
+
+    /// `nn.Identity(*args, **kwargs)`: ignores every argument after its input.
+    static let identity = LayerSpec(
+        name: "Identity", inputCount: 1, parameters: [], required: [], acceptsAnyArguments: true
+    ) { _ throws(ConvRTError) in
+        .identity
     }
 
     /// Unfold's and Fold's shared `kernel_size, dilation=1, padding=0, stride=1`.

@@ -26,7 +26,7 @@ struct Lexer {
             return Token(kind: kind, location: start)
         }
         if c == "\"" || c == "'" { return try string(quote: c, start: start) }
-        if isDigit(c) || (c == "-" && peek(1).map(isDigit) == true) { return try integer(start: start) }
+        if startsNumber(c) { return try number(start: start) }
         if isNameStart(c) { return name(start: start) }
         throw ConvRTError("unexpected character \(describe(c))", at: start)
     }
@@ -82,26 +82,56 @@ struct Lexer {
         return Token(kind: .string(String(text)), location: start)
     }
 
-    private mutating func integer(start: SourceLocation) throws(ConvRTError) -> Token {
+    /// `3`, `-3`, `.5`, `-0.5`, `2.`, `1e-3`: at a digit, or at `-`/`.` followed by one.
+    private func startsNumber(_ c: Unicode.Scalar) -> Bool {
+        if isDigit(c) { return true }
+        let next = peek(1)
+        if c == "." { return next.map(isDigit) == true }
+        guard c == "-", let next else { return false }
+        return isDigit(next) || (next == "." && peek(2).map(isDigit) == true)
+    }
+
+    /// An integer or, with a fraction or an exponent, a float (Python's literal syntax, no `_`).
+    private mutating func number(start: SourceLocation) throws(ConvRTError) -> Token {
         var text = ""
-        if peek() == "-" {
-            text.append("-")
-            advance()
+        var isFloat = false
+        if peek() == "-" { take(into: &text) }
+        takeDigits(into: &text)
+        if peek() == "." {
+            isFloat = true
+            take(into: &text)
+            takeDigits(into: &text)
         }
-        while let c = peek(), isDigit(c) {
-            text.unicodeScalars.append(c)
-            advance()
+        if let e = peek(), e == "e" || e == "E", let next = peek(1),
+           isDigit(next) || ((next == "+" || next == "-") && peek(2).map(isDigit) == true) {
+            isFloat = true
+            take(into: &text)
+            if !isDigit(next) { take(into: &text) }
+            takeDigits(into: &text)
         }
         if let c = peek(), isNameStart(c) || c == "." {
-            // `3x`, `1.5`: report the whole run, not a confusing token split.
-            while let c = peek(), isNameStart(c) || isDigit(c) || c == "." {
-                text.unicodeScalars.append(c)
-                advance()
+            // `3x`, `1.5.2`: report the whole run, not a confusing token split.
+            while let c = peek(), isNameStart(c) || isDigit(c) || c == "." { take(into: &text) }
+            throw ConvRTError("invalid number literal '\(text)'", at: start)
+        }
+        if isFloat {
+            guard let value = Double(text), value.isFinite else {
+                throw ConvRTError("float literal \(text) is too large", at: start)
             }
-            throw ConvRTError("invalid integer literal '\(text)'", at: start)
+            return Token(kind: .float(value), location: start)
         }
         guard let value = Int(text) else { throw ConvRTError("integer literal \(text) is too large", at: start) }
         return Token(kind: .integer(value), location: start)
+    }
+
+    private mutating func take(into text: inout String) {
+        guard let c = peek() else { return }
+        text.unicodeScalars.append(c)
+        advance()
+    }
+
+    private mutating func takeDigits(into text: inout String) {
+        while let c = peek(), isDigit(c) { take(into: &text) }
     }
 
     /// Segments of letters, digits and `_` joined by `.`; only the first must not start with a digit.

@@ -107,6 +107,7 @@ struct Lowering {
     private func layerInputs(_ layer: LayerStatement, spec: LayerSpec) throws(ConvRTError) -> [String] {
         var names: [String] = []
         for (index, argument) in layer.positional.enumerated() {
+            if spec.acceptsAnyArguments, index >= spec.inputCount { break }  // ignored, like `nn.Identity(54)`
             guard case .name(let name) = argument.value else {
                 throw positionalError(argument, index: index, spec: spec)
             }
@@ -138,6 +139,7 @@ struct Lowering {
 
     /// Unknown keywords (with a suggestion), then missing required ones.
     private func checkKeywords(_ layer: LayerStatement, spec: LayerSpec) throws(ConvRTError) {
+        if spec.acceptsAnyArguments { return }
         for keyword in layer.keywords where !spec.parameters.contains(keyword.key.value) {
             throw unknownKeyword(keyword.key, spec: spec)
         }

@@ -140,7 +140,7 @@ struct Parser {
 
     // MARK: Values
 
-    /// An integer, string, `true`/`false`/`None`, name, or a tuple `(a, b)` / list `[a, b]` of values.
+    /// An integer, float, string, `true`/`false`/`None`, name, or a tuple `(a, b)` / list `[a, b]` of values.
     private mutating func value() throws(ConvRTError) -> Located<ArgValue> {
         let location = token.location
         let kind = token.kind
@@ -148,6 +148,9 @@ struct Parser {
         case .integer(let v):
             try advance()
             return Located(value: .integer(v), location: location)
+        case .float(let v):
+            try advance()
+            return Located(value: .float(v), location: location)
         case .string(let s):
             try advance()
             return Located(value: .string(s), location: location)

@@ -6,9 +6,10 @@ struct Located<Value: Sendable>: Sendable {
     var location: SourceLocation
 }
 
-/// An argument value as written: `3`, `(3, 3)`, `"same"`, `true`, `None`, or a value name.
+/// An argument value as written: `3`, `0.5`, `(3, 3)`, `"same"`, `true`, `None`, or a value name.
 indirect enum ArgValue: Sendable {
     case integer(Int)
+    case float(Double)
     case string(String)
     case boolean(Bool)
     case none
@@ -19,6 +20,7 @@ indirect enum ArgValue: Sendable {
     var rendered: String {
         switch self {
         case .integer(let v): return String(v)
+        case .float(let v): return pythonRepr(v)
         case .string(let s): return quoted(s)
         case .boolean(let b): return b ? "true" : "false"
         case .none: return "None"
@@ -33,6 +35,7 @@ indirect enum ArgValue: Sendable {
     var described: String {
         switch self {
         case .integer: return "integer \(rendered)"
+        case .float: return "float \(rendered)"
         case .string: return "string \(rendered)"
         case .boolean: return "boolean \(rendered)"
         case .none: return "None"

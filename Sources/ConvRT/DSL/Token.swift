@@ -5,6 +5,8 @@ struct Token: Equatable, Sendable {
         case name(String)
         /// A decimal integer, with its sign when written `-3`.
         case integer(Int)
+        /// A decimal float (`0.5`, `1e-3`, `-2.`), with its sign when written `-0.5`.
+        case float(Double)
         /// A single- or double-quoted string, quotes removed.
         case string(String)
         case leftParen, rightParen, leftBracket, rightBracket
@@ -22,6 +24,7 @@ struct Token: Equatable, Sendable {
         switch kind {
         case .name(let s): return "name '\(s)'"
         case .integer(let v): return "integer \(v)"
+        case .float(let v): return "float \(pythonRepr(v))"
         case .string(let s): return "string \(quoted(s))"
         case .leftParen: return "'('"
         case .rightParen: return "')'"

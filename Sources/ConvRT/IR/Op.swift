@@ -164,23 +164,27 @@ public enum Activation: Hashable, Sendable {
         }
     }
 
-    /// Applies the activation to one value, in Float, the way PyTorch's CPU kernels define it.
+    /// Applies the activation to one value, in Float, with the formulas (and operation order) of
+    /// PyTorch's CPU kernels (`aten/src/ATen/native/cpu/Activation.cpp`, `UnaryOpsKernel.cpp`).
+    /// NaN propagates through every case.
     public func apply(_ x: Float) -> Float {
         switch self {
         case .relu: return x > 0 || x.isNaN ? x : 0
         case .relu6: return x.isNaN ? x : Swift.min(Swift.max(x, 0), 6)
-        case .leakyReLU(let slope): return x >= 0 || x.isNaN ? x : x * slope
+        case .leakyReLU(let slope): return x > 0 ? x : x * slope
         case .hardtanh(let lo, let hi): return x.isNaN ? x : Swift.min(Swift.max(x, lo), hi)
         case .sigmoid: return 1 / (1 + exp(-x))
         case .tanh: return Foundation.tanh(x)
         case .silu: return x / (1 + exp(-x))
-        case .hardswish: return x * Swift.min(Swift.max(x + 3, 0), 6) / 6
+        case .hardswish: return x.isNaN ? x : x * Swift.min(Swift.max(x + 3, 0), 6) / 6
         case .gelu(let approximate):
             if approximate {
-                let inner: Float = 0.7978845608028654 * (x + 0.044715 * x * x * x)
+                // kBeta = sqrt(2) * (2 / sqrt(pi)) * 0.5, kKappa = 0.044715.
+                let cube = x * x * x
+                let inner: Float = 0.7978845608028654 * (x + 0.044715 * cube)
                 return 0.5 * x * (1 + Foundation.tanh(inner))
             }
-            return 0.5 * x * (1 + erf(x * 0.7071067811865476))
+            return x * 0.5 * (1 + erf(x * 0.7071067811865476))
         }
     }
 }

@@ -31,8 +31,10 @@ public struct ModelSummary: Sendable {
         nodes = graph.nodes.map { node in
             let inShapes = node.inputs.map { inferred.shape(of: $0) }
             let outShape = inferred.shape(of: node.name)
+            // Learnable parameters only, like `sum(p.numel() for p in model.parameters())`:
+            // BatchNorm's running stats are buffers.
             let params = WeightBinding.parameters(of: Graph(inputs: [], nodes: [node], outputs: []))
-                .reduce(0) { $0 + $1.shape.reduce(1, *) }
+                .filter { !$0.isBuffer }.reduce(0) { $0 + $1.shape.reduce(1, *) }
             return NodeSummary(
                 name: node.name, op: node.op.displayName, inputs: node.inputs, inputShapes: inShapes,
                 outputShape: outShape, attributes: Self.attributes(of: node.op), parameterCount: params,

@@ -56,6 +56,10 @@ public enum ShapeInference {
             return (op, try FoldShapeFunction.unfold(window, input: operands[0]))
         case .fold(let attributes):
             return (op, try FoldShapeFunction.fold(attributes, input: operands[0]))
+        case .activation(.hardtanh(let low, let high)) where high < low:
+            // The DSL rejects max_val <= min_val at the layer, with the values as written. This catches
+            // `.pb` models; equal bounds pass here, as float32 rounding may have made them equal.
+            throw ConvRTError("max_val (\(pythonRepr(high))) must be greater than min_val (\(pythonRepr(low)))")
         case .activation, .identity:
             return (op, operands[0])
         case .add:

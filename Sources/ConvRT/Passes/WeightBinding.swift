@@ -1,24 +1,69 @@
 /// One parameter a resolved graph needs, in PyTorch's `state_dict` layout.
 struct ParameterSpec {
+    /// How the seeded init fills a parameter: PyTorch's defaults for its layer.
+    enum Initializer {
+        /// Uniform in ±1/sqrt(fan_in) (0 when fan_in is 0): conv weights and biases, where
+        /// fan_in = `weight.size(1) * prod(kernel)`.
+        case uniform(fanIn: Int)
+        /// Every element `value`: BatchNorm's weight 1, bias 0, running_mean 0, running_var 1.
+        case constant(Float)
+    }
+
     var key: String
     var shape: [Int]
-    /// `weight.size(1) * prod(kernel)`: sets PyTorch's default init bounds.
-    var fanIn: Int
+    var initializer: Initializer
     var node: Node
+    /// A buffer (BatchNorm's running stats) rather than a learnable parameter: saved in the
+    /// `state_dict` but not counted by `model.parameters()`.
+    var isBuffer = false
 }
 
 /// Attaches parameters to a shape-inferred graph: from an `.npz` state_dict (PyTorch or
 /// MegEngine layout), or a deterministic seeded init with PyTorch's bounds.
 public enum WeightBinding {
-    /// The parameters of every node, in node order (weight before bias).
+    /// The parameters and buffers of every node, in node order and `state_dict` order
+    /// (weight, bias, running_mean, running_var).
     static func parameters(of graph: Graph) -> [ParameterSpec] {
         graph.nodes.flatMap { node -> [ParameterSpec] in
-            guard case .conv(let a) = node.op, let c = a.inChannels else { return [] }
-            let fanIn = a.fanIn(inChannels: c)
-            var specs = [ParameterSpec(key: "\(node.name).weight", shape: a.weightShape(inChannels: c), fanIn: fanIn, node: node)]
-            if a.hasBias { specs.append(ParameterSpec(key: "\(node.name).bias", shape: [a.outChannels], fanIn: fanIn, node: node)) }
-            return specs
+            switch node.op {
+            case .conv(let a): return convParameters(a, node: node)
+            case .batchNorm(let b): return batchNormParameters(b, node: node)
+            case .unfold, .fold, .activation, .add, .identity: return []
+            }
         }
+    }
+
+    private static func convParameters(_ a: ConvAttributes, node: Node) -> [ParameterSpec] {
+        guard let c = a.inChannels else { return [] }
+        let initializer = ParameterSpec.Initializer.uniform(fanIn: a.fanIn(inChannels: c))
+        var specs = [ParameterSpec(key: "\(node.name).weight", shape: a.weightShape(inChannels: c), initializer: initializer, node: node)]
+        if a.hasBias {
+            specs.append(ParameterSpec(key: "\(node.name).bias", shape: [a.outChannels], initializer: initializer, node: node))
+        }
+        return specs
+    }
+
+    /// `weight`, `bias` (affine) and `running_mean`, `running_var` (tracked), each `(C)`.
+    /// The tracked `num_batches_tracked` counter is a training-only buffer: see `trainingOnlyKeys`.
+    private static func batchNormParameters(_ b: BatchNormAttributes, node: Node) -> [ParameterSpec] {
+        guard let c = b.numFeatures, c >= 0 else { return [] }
+        func spec(_ name: String, _ value: Float, buffer: Bool) -> ParameterSpec {
+            ParameterSpec(key: "\(node.name).\(name)", shape: [c], initializer: .constant(value), node: node, isBuffer: buffer)
+        }
+        var specs: [ParameterSpec] = []
+        if b.affine { specs += [spec("weight", 1, buffer: false), spec("bias", 0, buffer: false)] }
+        if b.trackRunningStats { specs += [spec("running_mean", 0, buffer: true), spec("running_var", 1, buffer: true)] }
+        return specs
+    }
+
+    /// `state_dict` keys that inference does not use but a `.npz` may carry: each BatchNorm with
+    /// running stats has an int64 scalar `<node>.num_batches_tracked`. They are checked (a
+    /// scalar) and dropped, so they never reach `Graph.weights` or a `.pb`.
+    static func trainingOnlyKeys(of graph: Graph) -> Set<String> {
+        Set(graph.nodes.compactMap { node in
+            guard case .batchNorm(let b) = node.op, b.trackRunningStats else { return nil }
+            return "\(node.name).num_batches_tracked"
+        })
     }
 
     /// Binds `.npz` entries to the graph's parameters. Every needed key must be present with
@@ -37,8 +82,14 @@ public enum WeightBinding {
             }
             bound[spec.key] = converted
         }
-        if let extra = entries.map(\.name).first(where: { bound[$0] == nil }) {
-            throw ConvRTError("\(file): unexpected key '\(extra)': no layer of the model uses it")
+        let trainingOnly = trainingOnlyKeys(of: graph)
+        for entry in entries where bound[entry.name] == nil {
+            guard trainingOnly.contains(entry.name) else {
+                throw ConvRTError("\(file): unexpected key '\(entry.name)': no layer of the model uses it")
+            }
+            guard entry.tensor.count == 1 else {
+                throw ConvRTError("\(file): key '\(entry.name)' has shape \(entry.tensor.shape.bracketed), but it must be a scalar (a counter)")
+            }
         }
         return bound
     }
@@ -57,17 +108,23 @@ public enum WeightBinding {
         return tensor.shape == megEngine ? tensor.reshaped(spec.shape) : nil
     }
 
-    /// Deterministic init with PyTorch's bounds: weight and bias uniform in ±1/sqrt(fan_in)
-    /// (bias 0 when fan_in is 0). Each key draws from its own stream seeded by `seed` and
-    /// the key, so adding a layer does not change the others.
+    /// Deterministic init with PyTorch's defaults: conv weight and bias uniform in ±1/sqrt(fan_in)
+    /// (bias 0 when fan_in is 0); BatchNorm weight 1, bias 0, running_mean 0, running_var 1.
+    /// Each random key draws from its own stream seeded by `seed` and the key, so adding a
+    /// layer does not change the others.
     public static func initialize(_ graph: Graph, seed: UInt64) -> [String: Tensor] {
         var weights: [String: Tensor] = [:]
         for spec in parameters(of: graph) {
-            let bound: Float = spec.fanIn > 0 ? 1 / Float(spec.fanIn).squareRoot() : 0
-            var rng = SplitMix64(seed: seed ^ fnv1a(spec.key))
             let count = spec.shape.reduce(1, *)
-            let data = (0..<count).map { _ in (2 * rng.nextUnitFloat() - 1) * bound }
-            weights[spec.key] = Tensor(shape: spec.shape, data: data)
+            switch spec.initializer {
+            case .uniform(let fanIn):
+                let bound: Float = fanIn > 0 ? 1 / Float(fanIn).squareRoot() : 0
+                var rng = SplitMix64(seed: seed ^ fnv1a(spec.key))
+                let data = (0..<count).map { _ in (2 * rng.nextUnitFloat() - 1) * bound }
+                weights[spec.key] = Tensor(shape: spec.shape, data: data)
+            case .constant(let value):
+                weights[spec.key] = Tensor(zeros: spec.shape, value: value)
+            }
         }
         return weights
     }

@@ -48,11 +48,11 @@ public enum ReferenceExecutor {
         case .fold(let f):
             return withBatch(operands[0], batchedRank: 3) { ReferenceKernels.fold($0, outputSize: f.outputSize, window: f.window) }
         case .activation(let activation):
-            return Tensor(shape: operands[0].shape, data: operands[0].data.map(activation.apply))
+            return ReferenceKernels.activation(operands[0], activation)
         case .identity:
             return operands[0]
-        case .batchNorm:
-            throw ConvRTError("BatchNorm is not implemented yet", context: node.label, at: node.location)
+        case .batchNorm(let b):
+            return try batchNorm(b, operands[0], node: node, weights: weights)
         case .add:
             return ReferenceKernels.add(operands[0], operands[1])
         }
@@ -76,6 +76,21 @@ public enum ReferenceExecutor {
             return ReferenceKernels.conv(padded, weight: weight, bias: bias, stride: a.stride, dilation: a.dilation,
                                          padBegin: zeros, padEnd: zeros, groups: a.groups)
         }
+    }
+
+    /// BatchNorm with the node's `weight`/`bias` (if affine) and running stats (if tracked).
+    static func batchNorm(_ b: BatchNormAttributes, _ x: Tensor, node: Node, weights: [String: Tensor]) throws -> Tensor {
+        func tensor(_ suffix: String, if present: Bool) throws -> [Float]? {
+            guard present else { return nil }
+            guard let t = weights["\(node.name).\(suffix)"] else {
+                throw ConvRTError("missing weight '\(node.name).\(suffix)'", context: node.label, at: node.location)
+            }
+            return t.data
+        }
+        return ReferenceKernels.batchNorm(
+            x, mean: try tensor("running_mean", if: b.trackRunningStats),
+            variance: try tensor("running_var", if: b.trackRunningStats),
+            weight: try tensor("weight", if: b.affine), bias: try tensor("bias", if: b.affine), eps: b.eps)
     }
 
     /// Runs a batched kernel on an unbatched tensor by adding and removing a leading 1.

@@ -120,9 +120,12 @@ extension PBNode {
         case .conv(let a): op = .conv(PBConvAttrs(a))
         case .unfold(let w): op = .unfold(PBUnfoldAttrs(w))
         case .fold(let f): op = .fold(PBFoldAttrs(f))
+        // ReLU keeps its own field so that ReLU-only files stay readable by older readers.
         case .activation(.relu): op = .relu(PBReluAttrs())
-        case .activation, .batchNorm, .identity: op = nil  // TODO(helper): schema for the planner issue's ops
+        case .activation(let a): op = .activation(PBActivationAttrs(a))
         case .add: op = .add(PBAddAttrs())
+        case .batchNorm(let b): op = .batchNorm(PBBatchNormAttrs(b))
+        case .identity: op = .identity(PBIdentityAttrs())
         }
     }
 }
@@ -182,6 +185,42 @@ extension PBFoldAttrs {
         dilation = f.window.dilation.int64s
         padding = f.window.padding.int64s
         stride = f.window.stride.int64s
+    }
+}
+
+extension PBActivationAttrs {
+    init(_ a: Activation) {
+        self.init()
+        switch a {
+        case .relu: kind = .relu
+        case .relu6: kind = .relu6
+        case .leakyReLU(let slope):
+            kind = .leakyRelu
+            negativeSlope = slope
+        case .hardtanh(let lo, let hi):
+            kind = .hardtanh
+            minVal = lo
+            maxVal = hi
+        case .sigmoid: kind = .sigmoid
+        case .tanh: kind = .tanh
+        case .silu: kind = .silu
+        case .hardswish: kind = .hardswish
+        case .gelu(let approximateTanh):
+            kind = .gelu
+            approximate = approximateTanh ? .tanh : .none
+        }
+    }
+}
+
+extension PBBatchNormAttrs {
+    init(_ b: BatchNormAttributes) {
+        self.init()
+        spatialRank = Int64(b.spatialRank)
+        lazy = b.isLazy
+        if let n = b.numFeatures { numFeatures = Int64(n) }
+        eps = b.eps
+        affine = b.affine
+        trackRunningStats = b.trackRunningStats
     }
 }
 

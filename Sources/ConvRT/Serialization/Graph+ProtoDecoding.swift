@@ -111,6 +111,25 @@ struct ModelDecoder {
         case .fold: return Op.fold(FoldAttributes(outputSize: [], window: SlidingWindow(kernelSize: []))).displayName
         case .relu: return Op.activation(.relu).displayName
         case .add: return Op.add.displayName
+        case .activation(let a): return activationKind(a.kind)?.displayName ?? "Activation"
+        case .batchNorm(let b): return (b.lazy ? "Lazy" : "") + "BatchNorm\(b.spatialRank)d"
+        case .identity: return Op.identity.displayName
+        }
+    }
+
+    /// The activation a kind names, with default parameters; `nil` for unset or unknown kinds.
+    private static func activationKind(_ kind: PBActivationAttrs.Kind) -> Activation? {
+        switch kind {
+        case .relu: return .relu
+        case .relu6: return .relu6
+        case .leakyRelu: return .leakyReLU(negativeSlope: 0.01)
+        case .hardtanh: return .hardtanh(minValue: -1, maxValue: 1)
+        case .sigmoid: return .sigmoid
+        case .tanh: return .tanh
+        case .silu: return .silu
+        case .hardswish: return .hardswish
+        case .gelu: return .gelu(approximateTanh: false)
+        case .unspecified, .UNRECOGNIZED: return nil
         }
     }
 
@@ -127,6 +146,9 @@ struct ModelDecoder {
             return .fold(FoldAttributes(outputSize: try ints(f.outputSize, "output_size", 2, context), window: window))
         case .relu: return .activation(.relu)
         case .add: return .add
+        case .activation(let a): return .activation(try activation(a, context: context))
+        case .batchNorm(let b): return .batchNorm(try batchNorm(b, context: context))
+        case .identity: return .identity
         }
     }
 
@@ -156,6 +178,51 @@ struct ModelDecoder {
             paddingMode: try paddingMode(a.paddingMode, context: context),
             outputPadding: try ints(a.outputPadding, "output_padding", rank, context),
             outputSize: a.hasOutputSize ? try ints(a.outputSize.values, "output_size", nil, context) : nil)
+    }
+
+    private func activation(_ a: PBActivationAttrs, context: String) throws -> Activation {
+        guard let base = Self.activationKind(a.kind) else {
+            if case .UNRECOGNIZED(let raw) = a.kind { throw fail("unknown activation kind \(raw)", context) }
+            throw fail("activation kind is not set", context)
+        }
+        // Parameters of another kind would be silently ignored: reject them instead.
+        let unused = [
+            ("negative_slope", a.negativeSlope != 0 && a.kind != .leakyRelu),
+            ("min_val", a.minVal != 0 && a.kind != .hardtanh),
+            ("max_val", a.maxVal != 0 && a.kind != .hardtanh),
+            ("approximate", a.approximate != .none && a.kind != .gelu),
+        ]
+        if let (field, _) = unused.first(where: { $0.1 }) {
+            throw fail("\(field) is set, but \(base.displayName) takes no \(field)", context)
+        }
+        switch base {
+        case .leakyReLU: return .leakyReLU(negativeSlope: a.negativeSlope)
+        case .hardtanh: return .hardtanh(minValue: a.minVal, maxValue: a.maxVal)
+        case .gelu:
+            switch a.approximate {
+            case .none: return .gelu(approximateTanh: false)
+            case .tanh: return .gelu(approximateTanh: true)
+            case .UNRECOGNIZED(let raw): throw fail("unknown GELU approximate \(raw)", context)
+            }
+        default: return base
+        }
+    }
+
+    private func batchNorm(_ b: PBBatchNormAttrs, context: String) throws -> BatchNormAttributes {
+        guard (1...3).contains(b.spatialRank) else {
+            throw fail("spatial_rank \(b.spatialRank) is not 1, 2 or 3", context)
+        }
+        var numFeatures: Int?
+        switch b.numFeaturesPresent {
+        case .numFeatures(let n): numFeatures = try int(n, "num_features", context)
+        case nil:
+            guard b.lazy else {
+                throw fail("num_features is missing (only Lazy layers may leave it unresolved)", context)
+            }
+        }
+        return BatchNormAttributes(
+            spatialRank: Int(b.spatialRank), isLazy: b.lazy, numFeatures: numFeatures, eps: b.eps,
+            affine: b.affine, trackRunningStats: b.trackRunningStats)
     }
 
     private func padding(_ a: PBConvAttrs, rank: Int, context: String) throws -> ConvAttributes.Padding {

@@ -4,6 +4,11 @@ extension ReferenceKernels {
         Tensor(shape: x.shape, data: x.data.map { $0 > 0 || $0.isNaN ? $0 : 0 })
     }
 
+    /// Any `Activation`, elementwise, through `Activation.apply` (PyTorch's CPU formulas in float32).
+    static func activation(_ x: Tensor, _ activation: Activation) -> Tensor {
+        Tensor(shape: x.shape, data: x.data.map(activation.apply))
+    }
+
     /// Elementwise sum with NumPy/PyTorch broadcasting (shapes already checked by shape inference).
     static func add(_ a: Tensor, _ b: Tensor) -> Tensor {
         if a.shape == b.shape {

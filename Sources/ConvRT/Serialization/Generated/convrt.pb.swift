@@ -168,7 +168,7 @@ nonisolated struct PBNode: @unchecked Sendable {
   }
 
   /// The values consumed, in operand order. Each is a graph input or an earlier
-  /// node. Conv, Unfold, Fold and ReLU take 1; Add takes 2.
+  /// node. Add takes 2; every other op takes 1.
   var inputs: [String] {
     get {_storage._inputs}
     set {_uniqueStorage()._inputs = newValue}
@@ -186,9 +186,8 @@ nonisolated struct PBNode: @unchecked Sendable {
   mutating func clearLocation() {_uniqueStorage()._location = nil}
 
   /// What the node computes. Exactly one must be set.
-  /// Field numbers 16..99 are for ops; the next free one is 21.
-  /// Planned: batch_norm, activations (sigmoid, tanh, gelu, ...), pooling
-  /// (max/avg/adaptive), linear, flatten, concat, upsample, ...
+  /// Field numbers 16..99 are for ops; the next free one is 24.
+  /// Planned: pooling (max/avg/adaptive), linear, flatten, concat, upsample, ...
   var op: OneOf_Op? {
     get {return _storage._op}
     set {_uniqueStorage()._op = newValue}
@@ -221,7 +220,8 @@ nonisolated struct PBNode: @unchecked Sendable {
     set {_uniqueStorage()._op = .fold(newValue)}
   }
 
-  /// nn.ReLU.
+  /// nn.ReLU. (Writers keep using this field for ReLU, so files whose only
+  /// activation is ReLU stay readable by readers that predate `activation`.)
   var relu: PBReluAttrs {
     get {
       if case .relu(let v)? = _storage._op {return v}
@@ -230,7 +230,7 @@ nonisolated struct PBNode: @unchecked Sendable {
     set {_uniqueStorage()._op = .relu(newValue)}
   }
 
-  /// Elementwise sum of two tensors of the same shape.
+  /// Elementwise sum of two tensors, broadcasting like PyTorch.
   var add: PBAddAttrs {
     get {
       if case .add(let v)? = _storage._op {return v}
@@ -239,12 +239,38 @@ nonisolated struct PBNode: @unchecked Sendable {
     set {_uniqueStorage()._op = .add(newValue)}
   }
 
+  /// Every other elementwise activation (ReLU6, LeakyReLU, Sigmoid, GELU, ...).
+  var activation: PBActivationAttrs {
+    get {
+      if case .activation(let v)? = _storage._op {return v}
+      return PBActivationAttrs()
+    }
+    set {_uniqueStorage()._op = .activation(newValue)}
+  }
+
+  /// BatchNorm{1,2,3}d and their Lazy forms, in inference mode.
+  var batchNorm: PBBatchNormAttrs {
+    get {
+      if case .batchNorm(let v)? = _storage._op {return v}
+      return PBBatchNormAttrs()
+    }
+    set {_uniqueStorage()._op = .batchNorm(newValue)}
+  }
+
+  /// nn.Identity.
+  var identity: PBIdentityAttrs {
+    get {
+      if case .identity(let v)? = _storage._op {return v}
+      return PBIdentityAttrs()
+    }
+    set {_uniqueStorage()._op = .identity(newValue)}
+  }
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// What the node computes. Exactly one must be set.
-  /// Field numbers 16..99 are for ops; the next free one is 21.
-  /// Planned: batch_norm, activations (sigmoid, tanh, gelu, ...), pooling
-  /// (max/avg/adaptive), linear, flatten, concat, upsample, ...
+  /// Field numbers 16..99 are for ops; the next free one is 24.
+  /// Planned: pooling (max/avg/adaptive), linear, flatten, concat, upsample, ...
   nonisolated enum OneOf_Op: Equatable, Sendable {
     /// Conv{1,2,3}d, ConvTranspose{1,2,3}d and their Lazy forms.
     case conv(PBConvAttrs)
@@ -252,10 +278,17 @@ nonisolated struct PBNode: @unchecked Sendable {
     case unfold(PBUnfoldAttrs)
     /// nn.Fold.
     case fold(PBFoldAttrs)
-    /// nn.ReLU.
+    /// nn.ReLU. (Writers keep using this field for ReLU, so files whose only
+    /// activation is ReLU stay readable by readers that predate `activation`.)
     case relu(PBReluAttrs)
-    /// Elementwise sum of two tensors of the same shape.
+    /// Elementwise sum of two tensors, broadcasting like PyTorch.
     case add(PBAddAttrs)
+    /// Every other elementwise activation (ReLU6, LeakyReLU, Sigmoid, GELU, ...).
+    case activation(PBActivationAttrs)
+    /// BatchNorm{1,2,3}d and their Lazy forms, in inference mode.
+    case batchNorm(PBBatchNormAttrs)
+    /// nn.Identity.
+    case identity(PBIdentityAttrs)
 
   }
 
@@ -521,6 +554,222 @@ nonisolated struct PBAddAttrs: Sendable {
   init() {}
 }
 
+/// An elementwise activation, named and parameterized as in torch.nn. Only the
+/// fields of the chosen kind may be set; the others must stay at their zero
+/// defaults.
+nonisolated struct PBActivationAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Which activation; must not be KIND_UNSPECIFIED.
+  var kind: PBActivationAttrs.Kind = .unspecified
+
+  /// LEAKY_RELU only: the slope for x <= 0 (torch default 0.01; writers always
+  /// write it).
+  var negativeSlope: Float = 0
+
+  /// HARDTANH only: the lower bound (torch default -1).
+  var minVal: Float = 0
+
+  /// HARDTANH only: the upper bound (torch default 1). Must exceed min_val.
+  var maxVal: Float = 0
+
+  /// GELU only.
+  var approximate: PBActivationAttrs.GeluApproximate = .none
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// Which activation.
+  nonisolated enum Kind: SwiftProtobuf.Enum, Swift.CaseIterable {
+    typealias RawValue = Int
+
+    /// Unset: rejected by readers.
+    case unspecified // = 0
+
+    /// max(x, 0). Writers use Node.relu instead; readers accept both.
+    case relu // = 1
+
+    /// min(max(x, 0), 6).
+    case relu6 // = 2
+
+    /// x if x > 0 else negative_slope * x.
+    case leakyRelu // = 3
+
+    /// min(max(x, min_val), max_val).
+    case hardtanh // = 4
+
+    /// 1 / (1 + exp(-x)).
+    case sigmoid // = 5
+
+    /// tanh(x).
+    case tanh // = 6
+
+    /// x * sigmoid(x).
+    case silu // = 7
+
+    /// x * relu6(x + 3) / 6.
+    case hardswish // = 8
+
+    /// 0.5 x (1 + erf(x / sqrt 2)), or its tanh approximation (see approximate).
+    case gelu // = 9
+    case UNRECOGNIZED(Int)
+
+    init() {
+      self = .unspecified
+    }
+
+    init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .unspecified
+      case 1: self = .relu
+      case 2: self = .relu6
+      case 3: self = .leakyRelu
+      case 4: self = .hardtanh
+      case 5: self = .sigmoid
+      case 6: self = .tanh
+      case 7: self = .silu
+      case 8: self = .hardswish
+      case 9: self = .gelu
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    var rawValue: Int {
+      switch self {
+      case .unspecified: return 0
+      case .relu: return 1
+      case .relu6: return 2
+      case .leakyRelu: return 3
+      case .hardtanh: return 4
+      case .sigmoid: return 5
+      case .tanh: return 6
+      case .silu: return 7
+      case .hardswish: return 8
+      case .gelu: return 9
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    static let allCases: [PBActivationAttrs.Kind] = [
+      .unspecified,
+      .relu,
+      .relu6,
+      .leakyRelu,
+      .hardtanh,
+      .sigmoid,
+      .tanh,
+      .silu,
+      .hardswish,
+      .gelu,
+    ]
+
+  }
+
+  /// GELU's `approximate` argument.
+  nonisolated enum GeluApproximate: SwiftProtobuf.Enum, Swift.CaseIterable {
+    typealias RawValue = Int
+
+    /// approximate="none": the exact, erf-based GELU.
+    case none // = 0
+
+    /// approximate="tanh".
+    case tanh // = 1
+    case UNRECOGNIZED(Int)
+
+    init() {
+      self = .none
+    }
+
+    init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .none
+      case 1: self = .tanh
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    var rawValue: Int {
+      switch self {
+      case .none: return 0
+      case .tanh: return 1
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    static let allCases: [PBActivationAttrs.GeluApproximate] = [
+      .none,
+      .tanh,
+    ]
+
+  }
+
+  init() {}
+}
+
+/// BatchNorm{1,2,3}d in inference mode: y = (x - running_mean) /
+/// sqrt(running_var + eps) * weight + bias per channel (dim 1). Weights:
+/// `<node>.weight`, `<node>.bias` (affine), `<node>.running_mean`,
+/// `<node>.running_var` (track_running_stats), each (num_features). Without
+/// running stats the batch's own mean and biased variance are used, as torch
+/// does in eval mode. `momentum` is training-only and not stored.
+nonisolated struct PBBatchNormAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1 (input (N, C) or (N, C, L)), 2 (N, C, H, W) or 3 (N, C, D, H, W).
+  var spatialRank: Int64 = 0
+
+  /// True for LazyBatchNorm1d/2d/3d.
+  var lazy: Bool = false
+
+  /// num_features. Absent only for a Lazy layer whose channels have not been
+  /// resolved by shape inference yet.
+  var numFeaturesPresent: PBBatchNormAttrs.OneOf_NumFeaturesPresent? = nil
+
+  var numFeatures: Int64 {
+    get {
+      if case .numFeatures(let v)? = numFeaturesPresent {return v}
+      return 0
+    }
+    set {numFeaturesPresent = .numFeatures(newValue)}
+  }
+
+  /// Added to the variance. Always written (torch default 1e-5).
+  var eps: Double = 0
+
+  /// Whether the layer has `weight` and `bias`.
+  var affine: Bool = false
+
+  /// Whether the layer has `running_mean` and `running_var`.
+  var trackRunningStats: Bool = false
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// num_features. Absent only for a Lazy layer whose channels have not been
+  /// resolved by shape inference yet.
+  nonisolated enum OneOf_NumFeaturesPresent: Equatable, Sendable {
+    case numFeatures(Int64)
+
+  }
+
+  init() {}
+}
+
+/// nn.Identity: passes its input through. No attributes.
+nonisolated struct PBIdentityAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
 /// One parameter tensor, dense float32, row-major.
 nonisolated struct PBWeight: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -737,7 +986,7 @@ nonisolated extension PBSourceLocation: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension PBNode: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".Node"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}inputs\0\u{1}location\0\u{2}\u{d}conv\0\u{1}unfold\0\u{1}fold\0\u{1}relu\0\u{1}add\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}inputs\0\u{1}location\0\u{2}\u{d}conv\0\u{1}unfold\0\u{1}fold\0\u{1}relu\0\u{1}add\0\u{1}activation\0\u{3}batch_norm\0\u{1}identity\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -844,6 +1093,45 @@ nonisolated extension PBNode: SwiftProtobuf.Message, SwiftProtobuf._MessageImple
             _storage._op = .add(v)
           }
         }()
+        case 21: try {
+          var v: PBActivationAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .activation(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .activation(v)
+          }
+        }()
+        case 22: try {
+          var v: PBBatchNormAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .batchNorm(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .batchNorm(v)
+          }
+        }()
+        case 23: try {
+          var v: PBIdentityAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .identity(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .identity(v)
+          }
+        }()
         default: break
         }
       }
@@ -885,6 +1173,18 @@ nonisolated extension PBNode: SwiftProtobuf.Message, SwiftProtobuf._MessageImple
       case .add?: try {
         guard case .add(let v)? = _storage._op else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+      }()
+      case .activation?: try {
+        guard case .activation(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
+      }()
+      case .batchNorm?: try {
+        guard case .batchNorm(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
+      }()
+      case .identity?: try {
+        guard case .identity(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
       }()
       case nil: break
       }
@@ -1187,6 +1487,149 @@ nonisolated extension PBAddAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageI
   }
 
   static func ==(lhs: PBAddAttrs, rhs: PBAddAttrs) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBActivationAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".ActivationAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}negative_slope\0\u{3}min_val\0\u{3}max_val\0\u{1}approximate\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularFloatField(value: &self.negativeSlope) }()
+      case 3: try { try decoder.decodeSingularFloatField(value: &self.minVal) }()
+      case 4: try { try decoder.decodeSingularFloatField(value: &self.maxVal) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.approximate) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    }
+    if self.negativeSlope.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.negativeSlope, fieldNumber: 2)
+    }
+    if self.minVal.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.minVal, fieldNumber: 3)
+    }
+    if self.maxVal.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.maxVal, fieldNumber: 4)
+    }
+    if self.approximate != .none {
+      try visitor.visitSingularEnumField(value: self.approximate, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBActivationAttrs, rhs: PBActivationAttrs) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.negativeSlope != rhs.negativeSlope {return false}
+    if lhs.minVal != rhs.minVal {return false}
+    if lhs.maxVal != rhs.maxVal {return false}
+    if lhs.approximate != rhs.approximate {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBActivationAttrs.Kind: SwiftProtobuf._ProtoNameProviding {
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_RELU\0\u{1}KIND_RELU6\0\u{1}KIND_LEAKY_RELU\0\u{1}KIND_HARDTANH\0\u{1}KIND_SIGMOID\0\u{1}KIND_TANH\0\u{1}KIND_SILU\0\u{1}KIND_HARDSWISH\0\u{1}KIND_GELU\0")
+}
+
+nonisolated extension PBActivationAttrs.GeluApproximate: SwiftProtobuf._ProtoNameProviding {
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0GELU_APPROXIMATE_NONE\0\u{1}GELU_APPROXIMATE_TANH\0")
+}
+
+nonisolated extension PBBatchNormAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".BatchNormAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}spatial_rank\0\u{1}lazy\0\u{3}num_features\0\u{1}eps\0\u{1}affine\0\u{3}track_running_stats\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.spatialRank) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.lazy) }()
+      case 3: try {
+        var v: Int64?
+        try decoder.decodeSingularInt64Field(value: &v)
+        if let v = v {
+          if self.numFeaturesPresent != nil {try decoder.handleConflictingOneOf()}
+          self.numFeaturesPresent = .numFeatures(v)
+        }
+      }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.eps) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.affine) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.trackRunningStats) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.spatialRank != 0 {
+      try visitor.visitSingularInt64Field(value: self.spatialRank, fieldNumber: 1)
+    }
+    if self.lazy != false {
+      try visitor.visitSingularBoolField(value: self.lazy, fieldNumber: 2)
+    }
+    try { if case .numFeatures(let v)? = self.numFeaturesPresent {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 3)
+    } }()
+    if self.eps.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.eps, fieldNumber: 4)
+    }
+    if self.affine != false {
+      try visitor.visitSingularBoolField(value: self.affine, fieldNumber: 5)
+    }
+    if self.trackRunningStats != false {
+      try visitor.visitSingularBoolField(value: self.trackRunningStats, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBBatchNormAttrs, rhs: PBBatchNormAttrs) -> Bool {
+    if lhs.spatialRank != rhs.spatialRank {return false}
+    if lhs.lazy != rhs.lazy {return false}
+    if lhs.numFeaturesPresent != rhs.numFeaturesPresent {return false}
+    if lhs.eps != rhs.eps {return false}
+    if lhs.affine != rhs.affine {return false}
+    if lhs.trackRunningStats != rhs.trackRunningStats {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBIdentityAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".IdentityAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBIdentityAttrs, rhs: PBIdentityAttrs) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
