@@ -20,7 +20,8 @@ enum PlanExecutor {
             let offset = plan.memory.buffers[plan.memory.bufferOfValue[value]!].offset
             return (arena + offset).assumingMemoryBound(to: Float.self)
         }
-        for (index, step) in plan.steps.enumerated() {
+        // Empty outputs (batch 0, a 0-channel conv input) need no kernel; PyTorch skips its checks on them too.
+        for (index, step) in plan.steps.enumerated() where plan.shapes[step.output]?.contains(0) == false {
             let scratch = plan.memory.scratchOfStep[index].map {
                 (arena + plan.memory.buffers[$0].offset).assumingMemoryBound(to: Float.self)
             }
