@@ -1,0 +1,95 @@
+// SGEMM throughput on conv-shaped problems, through the same API the runtime uses.
+//   swift run -c release convrt-gemm-bench [--isa avx2|avx512|portable|neon] [--runs N]
+// Prints, per shape and thread count, the median and best wall time and GFLOP/s
+// (a multiply-add counts 2), plus single-thread GFLOP/s per CPU-second, which
+// a shared machine's other load disturbs less.
+import ConvRT
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct Shape {
+    let name: String, m: Int, n: Int, k: Int
+}
+
+let shapes = [
+    Shape(name: "3x3 64ch 56x56 (im2col)", m: 64, n: 3136, k: 576),
+    Shape(name: "1x1 256->64 56x56", m: 64, n: 3136, k: 256),
+    Shape(name: "3x3 256ch 14x14 (im2col)", m: 256, n: 196, k: 1152),
+    Shape(name: "7x7 stem 3->64 112x112", m: 64, n: 12544, k: 147),
+]
+
+func seconds(_ clock: clockid_t) -> Double {
+    var t = timespec()
+    clock_gettime(clock, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
+func option(_ name: String) -> String? {
+    let args = CommandLine.arguments
+    guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
+    return args[i + 1]
+}
+
+let isa = option("--isa").flatMap(SGEMM.ISA.init(rawValue:)) ?? .best
+let runs = option("--runs").flatMap(Int.init) ?? 200
+guard isa.isSupported else {
+    print("\(isa.rawValue) is not supported on this CPU (supported: \(SGEMM.ISA.supported.map(\.rawValue)))")
+    exit(1)
+}
+print("kernel \(isa.kernelName), \(runs) runs per case")
+
+func measure(_ s: Shape, threads: Int) throws -> (median: Double, best: Double, cpu: Double) {
+    var seed: UInt32 = 1
+    func random() -> Float {
+        seed = seed &* 1_664_525 &+ 1_013_904_223
+        return Float(seed >> 8 & 0xffff) / 32768 - 1
+    }
+    let a = (0..<s.m * s.k).map { _ in random() }
+    let b = (0..<s.k * s.n).map { _ in random() }
+    let bias = (0..<s.m).map { _ in random() }
+    var c = [Float](repeating: 0, count: s.m * s.n)
+    let packed = PackedMatrixA(rows: s.m, columns: s.k, array: a, isa: isa)
+    var wall: [Double] = []
+    var cpuBest = Double.infinity
+    try b.withUnsafeBufferPointer { b in
+        try bias.withUnsafeBufferPointer { bias in
+            try c.withUnsafeMutableBufferPointer { c in
+                let epilogue = SGEMMEpilogue(bias: bias.baseAddress, activation: .relu)
+                for run in 0..<(runs + 10) {
+                    let t0 = seconds(CLOCK_MONOTONIC), c0 = seconds(CLOCK_THREAD_CPUTIME_ID)
+                    try SGEMM.multiply(packedA: packed, b: b.baseAddress!, ldb: s.n, c: c.baseAddress!,
+                                       ldc: s.n, m: s.m, n: s.n, k: s.k, epilogue: epilogue,
+                                       threads: threads)
+                    let t1 = seconds(CLOCK_MONOTONIC), c1 = seconds(CLOCK_THREAD_CPUTIME_ID)
+                    if run >= 10 {  // warm-up first
+                        wall.append(t1 - t0)
+                        cpuBest = min(cpuBest, c1 - c0)
+                    }
+                }
+            }
+        }
+    }
+    wall.sort()
+    return (wall[wall.count / 2], wall[0], cpuBest)
+}
+
+for s in shapes {
+    let flops = 2.0 * Double(s.m * s.n * s.k)
+    for threads in [1, 2] {
+        let r = try measure(s, threads: threads)
+        let gf = { (t: Double) in flops / t / 1e9 }
+        var line = "\(s.name) M=\(s.m) N=\(s.n) K=\(s.k) threads=\(threads): "
+        line += "median \(fmt(r.median * 1e3)) ms = \(fmt(gf(r.median))) GF/s, best \(fmt(gf(r.best))) GF/s"
+        if threads == 1 { line += ", per CPU-second \(fmt(gf(r.cpu))) GF/s" }
+        print(line)
+    }
+}
+
+func fmt(_ x: Double) -> String {
+    let scaled = (x * 100).rounded() / 100
+    return String(scaled)
+}
