@@ -178,6 +178,7 @@ static void workspace_init(void) { workspace_key_ok = pthread_key_create(&worksp
 
 // A 64-byte aligned buffer of at least `count` floats, reused by this thread.
 static float *workspace_get(size_t count) {
+    count = max_size(count, 16);  // never empty: NULL means failure
     pthread_once(&workspace_once, workspace_init);
     if (!workspace_key_ok) return NULL;
     workspace *w = pthread_getspecific(workspace_key);
@@ -192,13 +193,27 @@ static float *workspace_get(size_t count) {
         free(w->data);
         w->data = NULL, w->count = 0;
         void *p = NULL;
-        if (posix_memalign(&p, 64, max_size(count, 16) * sizeof(float)) != 0) return NULL;
+        if (posix_memalign(&p, 64, count * sizeof(float)) != 0) return NULL;
         w->data = p, w->count = count;
     }
     return w->data;
 }
 
 // MARK: - Compute
+
+// Reading B in place (no packing) is fastest while one micro-panel's kc rows
+// spread over the cache's sets; row strides near a multiple of 4 KiB put them
+// all in a few sets, and then B is packed instead. 64 KiB spans the set index
+// of the L2s this targets (1024 sets of 64-byte lines).
+static int b_in_place(size_t ldb, size_t kc) {
+    const size_t span = 65536, stride = (ldb * sizeof(float)) % span;
+    size_t g = span, x = stride;  // gcd(stride, span); distinct row offsets = span / gcd
+    while (x) {
+        const size_t t = g % x;
+        g = x, x = t;
+    }
+    return span / g >= kc / 4;
+}
 
 typedef struct {
     const convrt_sgemm_plan *plan;
@@ -209,11 +224,30 @@ typedef struct {
     size_t ldc;
     const convrt_sgemm_epilogue *epi;
     float *bpack;
+    int in_place;
 } job;
 
-// Panels [q0, q1) (global indices) of M tile `tile`, against B packed from panel qbase.
-static void run_tile(const job *j, size_t kb, size_t pc, size_t kc, size_t tile, size_t q0,
-                     size_t q1, size_t qbase) {
+// Where panel q of the current K block is: in place in B, or in the packing buffer.
+typedef struct {
+    size_t pc;         // first K row of the block
+    size_t qbase;      // first packed panel
+    size_t kc;
+} block;
+
+static const float *panel_b(const job *j, const block *blk, size_t q, size_t *ld) {
+    const convrt_sgemm_plan *p = j->plan;
+    const size_t cols = min_size(p->nr, p->n - q * p->nr);
+    if (j->in_place && cols % j->set->w == 0) {
+        *ld = j->ldb;
+        return j->b + blk->pc * j->ldb + q * p->nr;
+    }
+    *ld = p->nr;
+    return j->bpack + (q - blk->qbase) * blk->kc * p->nr;
+}
+
+// Panels [q0, q1) of M tile `tile` for one K block: each B micro-panel stays in
+// L1 while every MR-row panel of the tile passes over it.
+static void run_tile(const job *j, const block *blk, size_t kb, size_t tile, size_t q0, size_t q1) {
     const convrt_sgemm_plan *p = j->plan;
     const convrt_sgemm_epilogue *epi = j->epi;
     const size_t mr = p->mr, nr = p->nr;
@@ -226,22 +260,36 @@ static void run_tile(const job *j, size_t kb, size_t pc, size_t kc, size_t tile,
         .activation = epi->activation,
         .lo = epi->lo, .hi = epi->hi, .slope = epi->slope,
     };
-    // The A micro-panel (MR x kc) stays in L1 while B panels stream from L2.
-    for (size_t r0 = r_begin; r0 < r_end; r0 += mr) {
-        const size_t rows = min_size(mr, r_end - r0);
-        const float *a = j->packed_a + r0 * p->k + pc * mr;
-        for (size_t q = q0; q < q1; q++) {
-            const size_t c0 = q * nr, cols = min_size(nr, p->n - c0);
+    for (size_t q = q0; q < q1; q++) {
+        const size_t c0 = q * nr, cols = min_size(nr, p->n - c0);
+        size_t ldb;
+        const float *b = panel_b(j, blk, q, &ldb);
+        for (size_t r0 = r_begin; r0 < r_end; r0 += mr) {
+            const size_t rows = min_size(mr, r_end - r0);
             const sgemm_ukernel kernel = j->set->kernels[rows - 1][ceil_div(cols, j->set->w) - 1];
             te.bias = te.last && epi->bias ? epi->bias + r0 : NULL;
             te.residual = te.last && epi->residual ? epi->residual + r0 * epi->ldr + c0 : NULL;
-            kernel(kc, a, j->bpack + (q - qbase) * kc * nr, j->c + r0 * j->ldc + c0, j->ldc, cols,
-                   &te);
+            kernel(blk->kc, j->packed_a + r0 * p->k + blk->pc * mr, b, ldb,
+                   j->c + r0 * j->ldc + c0, j->ldc, cols, &te);
         }
     }
 }
 
-// Units [u0, u1), all inside one chunk.
+// Packs what the block reads from the buffer: the panels [qlo, qhi), or in
+// place only a last panel whose width is not whole vectors.
+static void pack_block(const job *j, block *blk, size_t qlo, size_t qhi) {
+    const convrt_sgemm_plan *p = j->plan;
+    blk->qbase = qlo;
+    if (j->in_place) {
+        const size_t last = p->panels - 1, cols = p->n - last * p->nr;
+        if (qhi != p->panels || cols % j->set->w == 0) return;
+        blk->qbase = last, qlo = last;
+    }
+    const size_t c0 = qlo * p->nr, ncols = min_size(p->n, qhi * p->nr) - c0;
+    j->set->pack_b(blk->kc, ncols, j->b + blk->pc * j->ldb + c0, j->ldb, j->bpack);
+}
+
+// Units [u0, u1), all inside one chunk (chunk_panels panels).
 static void run_chunk(const job *j, size_t u0, size_t u1) {
     const convrt_sgemm_plan *p = j->plan;
     const unit_pos first = unit_at(p, u0), last = unit_at(p, u1 - 1);
@@ -250,14 +298,14 @@ static void run_chunk(const job *j, size_t u0, size_t u1) {
     // One tile: only its panels; several: the whole chunk is needed.
     const size_t qlo = first.tile == last.tile ? first.panel : chunk_first;
     const size_t qhi = first.tile == last.tile ? last.panel + 1 : chunk_end;
-    const size_t c0 = qlo * p->nr, ncols = min_size(p->n, qhi * p->nr) - c0;
     for (size_t kb = 0; kb < p->k_blocks; kb++) {
-        const size_t pc = kb * p->kc, kc = min_size(p->kc, p->k - min_size(p->k, pc));
-        j->set->pack_b(kc, ncols, j->b + pc * j->ldb + c0, j->ldb, j->bpack);
+        block blk = {kb * p->kc, qlo, 0};
+        blk.kc = min_size(p->kc, p->k - min_size(p->k, blk.pc));
+        pack_block(j, &blk, qlo, qhi);
         for (size_t t = first.tile; t <= last.tile; t++) {
             const size_t q0 = t == first.tile ? first.panel : chunk_first;
             const size_t q1 = t == last.tile ? last.panel + 1 : chunk_end;
-            run_tile(j, kb, pc, kc, t, q0, q1, qlo);
+            run_tile(j, &blk, kb, t, q0, q1);
         }
     }
 }
@@ -270,15 +318,17 @@ int convrt_sgemm_compute(const convrt_sgemm_plan *plan, const float *packed_a, c
     if (!set) return -1;
     unit_end = min_size(unit_end, plan->units);
     if (unit_begin >= unit_end) return 0;
-    float *bpack = workspace_get(plan->kc * plan->chunk_panels * plan->nr);
+    const int in_place = b_in_place(ldb, plan->kc);
+    const size_t panels = in_place ? 1 : plan->chunk_panels;
+    float *bpack = workspace_get(plan->kc * panels * plan->nr);
     if (!bpack) return -1;
-    const job j = {plan, set, packed_a, b, ldb, c, ldc, epilogue ? epilogue : &identity, bpack};
+    const job j = {plan, set, packed_a, b, ldb, c, ldc, epilogue ? epilogue : &identity, bpack,
+                   in_place};
     const size_t per_chunk = plan->tiles_m * plan->chunk_panels;
     for (size_t u = unit_begin; u < unit_end;) {
         const size_t chunk = u / per_chunk;
         const size_t width = min_size(plan->chunk_panels, plan->panels - chunk * plan->chunk_panels);
-        const size_t chunk_units_end = chunk * per_chunk + plan->tiles_m * width;
-        const size_t next = min_size(unit_end, chunk_units_end);
+        const size_t next = min_size(unit_end, chunk * per_chunk + plan->tiles_m * width);
         run_chunk(&j, u, next);
         u = next;
     }

@@ -22,11 +22,12 @@ typedef struct {
     float lo, hi, slope;
 } sgemm_tile_epilogue;
 
-/// Micro-kernel: C[mr x nr] (+)= A panel [kc][MR] * B panel [kc][NR], then the epilogue.
+/// Micro-kernel: C[mr x nr] (+)= A panel [kc][MR] * B [kc x nv*W] (row stride ldb: NR
+/// when packed, the matrix's own stride when read in place), then the epilogue.
 /// mr (rows) and nv = ceil(nr / W) (vectors per row) are fixed per function; nr is
-/// the count of valid columns (the tail vector is masked).
-typedef void (*sgemm_ukernel)(size_t kc, const float *a, const float *b, float *c, size_t ldc,
-                              size_t nr, const sgemm_tile_epilogue *e);
+/// the count of valid columns (the tail vector is masked on store; B is read whole).
+typedef void (*sgemm_ukernel)(size_t kc, const float *a, const float *b, size_t ldb, float *c,
+                              size_t ldc, size_t nr, const sgemm_tile_epilogue *e);
 
 /// Packs B rows [kc x nr] (row stride ldb) into one panel [kc][NR], zero-padding to NR.
 typedef void (*sgemm_pack_b_fn)(size_t kc, size_t nr, const float *b, size_t ldb, float *dst);

@@ -7,13 +7,14 @@
 #define P_NR 48
 #define P_W 16
 
-static inline void portable_body(size_t kc, const float *a, const float *b, float *c, size_t ldc,
-                                 size_t nr, const sgemm_tile_epilogue *e, int mr) {
+static inline void portable_body(size_t kc, const float *a, const float *b, size_t ldb, float *c,
+                                 size_t ldc, size_t nr, const sgemm_tile_epilogue *e, int mr) {
     float acc[P_MR][P_NR] = {{0.0f}};
+    const size_t cols = (nr + P_W - 1) / P_W * P_W;  // whole "vectors", as the SIMD kernels read
     for (size_t p = 0; p < kc; p++) {
         for (int r = 0; r < mr; r++) {
             const float ar = a[p * P_MR + r];
-            for (int j = 0; j < P_NR; j++) acc[r][j] += ar * b[p * P_NR + j];
+            for (size_t j = 0; j < cols; j++) acc[r][j] += ar * b[p * ldb + j];
         }
     }
     for (int r = 0; r < mr; r++) {
@@ -44,10 +45,11 @@ static void portable_pack_b(size_t kc, size_t ncols, const float *b, size_t ldb,
     }
 }
 
-#define P_DEFINE(mr)                                                                         \
-    static void sgemm_portable_mr##mr(size_t kc, const float *a, const float *b, float *c,  \
-                                      size_t ldc, size_t nr, const sgemm_tile_epilogue *e) { \
-        portable_body(kc, a, b, c, ldc, nr, e, mr);                                          \
+#define P_DEFINE(mr)                                                                          \
+    static void sgemm_portable_mr##mr(size_t kc, const float *a, const float *b, size_t ldb,  \
+                                      float *c, size_t ldc, size_t nr,                       \
+                                      const sgemm_tile_epilogue *e) {                        \
+        portable_body(kc, a, b, ldb, c, ldc, nr, e, mr);                                       \
     }
 P_DEFINE(1) P_DEFINE(2) P_DEFINE(3) P_DEFINE(4) P_DEFINE(5) P_DEFINE(6) P_DEFINE(7) P_DEFINE(8)
 #define ROW(mr) {sgemm_portable_mr##mr, sgemm_portable_mr##mr, sgemm_portable_mr##mr}

@@ -92,8 +92,8 @@ UK_INLINE void uk_finish(UK_VEC acc[UK_MR][UK_NV], float *c, size_t ldc,
             uk_store_part(c + r * ldc + v * UK_W, acc[r][v], masked && v == nv - 1, m);
 }
 
-// C[mr x nr] = epilogue(A panel [kc][UK_MR] (first mr rows) * B panel [kc][UK_NR] (first nv vectors)).
-UK_INLINE void uk_body(size_t kc, const float *restrict a, const float *restrict b,
+// C[mr x nr] = epilogue(A panel [kc][UK_MR] (first mr rows) * B [kc rows, stride ldb] (first nv vectors)).
+UK_INLINE void uk_body(size_t kc, const float *restrict a, const float *restrict b, size_t ldb,
                        float *restrict c, size_t ldc, size_t nr, const sgemm_tile_epilogue *e,
                        const int mr, const int nv) {
     UK_VEC acc[UK_MR][UK_NV];
@@ -108,7 +108,7 @@ UK_INLINE void uk_body(size_t kc, const float *restrict a, const float *restrict
             for (int v = 0; v < nv; v++) acc[r][v] = UK_FMA(av, bv[v], acc[r][v]);
         }
         a += UK_MR;
-        b += UK_NR;
+        b += ldb;
     }
     const size_t full = (size_t)nv * UK_W;
     if (nr >= full) {
@@ -142,8 +142,9 @@ UK_TARGET static void UK_CAT(UK_PREFIX, _pack_b)(size_t kc, size_t ncols, const 
     }
 }
 
-#define UK_DEFINE(mr, nv)                                                                      \
-    UK_TARGET static void UK_FN(mr, nv)(size_t kc, const float *a, const float *b, float *c,   \
-                                        size_t ldc, size_t nr, const sgemm_tile_epilogue *e) { \
-        uk_body(kc, a, b, c, ldc, nr, e, mr, nv);                                              \
+#define UK_DEFINE(mr, nv)                                                                    \
+    UK_TARGET static void UK_FN(mr, nv)(size_t kc, const float *a, const float *b, size_t ldb, \
+                                        float *c, size_t ldc, size_t nr,                     \
+                                        const sgemm_tile_epilogue *e) {                      \
+        uk_body(kc, a, b, ldb, c, ldc, nr, e, mr, nv);                                       \
     }

@@ -204,6 +204,34 @@ import Testing
         #expect(try empty.run(isa, EpilogueSpec(alpha: -1, activation: .relu)).allSatisfy { $0 == 0 && $0.sign == .plus })
     }
 
+    /// A B row stride of 4 KiB would crowd a micro-panel into a few cache sets, so B is
+    /// packed then instead of read in place; the bits are the same either way.
+    @Test(arguments: isas) func packedBForCacheHostileStride(isa: SGEMM.ISA) throws {
+        let (mr, nr) = isa.tile
+        let ldb = 1024
+        for (m, n, k) in [(mr + 1, 1, 300), (2 * mr + 1, nr + 3, 300), (mr, 2 * nr + 1, 600), (3, 1000, 257)] {
+            let problem = Problem(m: m, n: n, k: k)
+            let spec = EpilogueSpec(accumulate: true, bias: true, activation: .relu)
+            let inPlace = try problem.check(isa, spec)
+            var b = [Float](repeating: .nan, count: k * ldb)
+            for p in 0..<k { for j in 0..<n { b[p * ldb + j] = problem.b[p * n + j] } }
+            let packed = PackedMatrixA(rows: m, columns: k, array: problem.a, isa: isa)
+            for threads in [1, 2] {
+                var c = problem.c
+                try b.withUnsafeBufferPointer { b in
+                    try problem.bias.withUnsafeBufferPointer { bias in
+                        try c.withUnsafeMutableBufferPointer { c in
+                            let e = spec.epilogue(bias: bias.baseAddress, residual: nil, n: n)
+                            try SGEMM.multiply(packedA: packed, b: b.baseAddress!, ldb: ldb, c: c.baseAddress!,
+                                               ldc: n, m: m, n: n, k: k, epilogue: e, threads: threads)
+                        }
+                    }
+                }
+                #expect(c.map { $0.bitPattern } == inPlace.map { $0.bitPattern }, "\(isa) \(m)x\(n)x\(k) threads=\(threads)")
+            }
+        }
+    }
+
     /// Strided B, C and residual (ld > n) leave the gaps untouched.
     @Test(arguments: isas) func strides(isa: SGEMM.ISA) throws {
         let (m, n, k, ld) = (9, 37, 20, 45)
