@@ -2,7 +2,9 @@
 //   swift run -c release convrt-gemm-bench [--isa avx2|avx512|portable|neon] [--runs N]
 // Prints, per shape and thread count, the median and best wall time and GFLOP/s
 // (a multiply-add counts 2), plus single-thread GFLOP/s per CPU-second, which
-// a shared machine's other load disturbs less.
+// a shared machine's other load disturbs less. Before each shape it measures a
+// small cache-resident product: the kernels' own rate on this machine right now,
+// to read the shapes against (compare ratios, not absolute numbers, on a shared host).
 import ConvRT
 
 #if canImport(Glibc)
@@ -42,6 +44,14 @@ guard isa.isSupported else {
 }
 print("kernel \(isa.kernelName), \(runs) runs per case")
 
+/// A 64-byte aligned buffer, as the runtime's arena gives the kernels.
+func alignedBuffer(_ count: Int, _ fill: () -> Float) -> UnsafeMutableBufferPointer<Float> {
+    let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+    let buffer = UnsafeMutableBufferPointer(start: raw.bindMemory(to: Float.self, capacity: count), count: count)
+    for i in 0..<count { buffer[i] = fill() }
+    return buffer
+}
+
 func measure(_ s: Shape, threads: Int) throws -> (median: Double, best: Double, cpu: Double) {
     var seed: UInt32 = 1
     func random() -> Float {
@@ -49,42 +59,44 @@ func measure(_ s: Shape, threads: Int) throws -> (median: Double, best: Double, 
         return Float(seed >> 8 & 0xffff) / 32768 - 1
     }
     let a = (0..<s.m * s.k).map { _ in random() }
-    let b = (0..<s.k * s.n).map { _ in random() }
-    let bias = (0..<s.m).map { _ in random() }
-    var c = [Float](repeating: 0, count: s.m * s.n)
+    let b = alignedBuffer(s.k * s.n, random), bias = alignedBuffer(s.m, random)
+    let c = alignedBuffer(s.m * s.n) { 0 }
+    defer { [b, bias, c].forEach { $0.deallocate() } }
     let packed = PackedMatrixA(rows: s.m, columns: s.k, array: a, isa: isa)
+    let epilogue = SGEMMEpilogue(bias: bias.baseAddress, activation: .relu)
     var wall: [Double] = []
     var cpuBest = Double.infinity
-    try b.withUnsafeBufferPointer { b in
-        try bias.withUnsafeBufferPointer { bias in
-            try c.withUnsafeMutableBufferPointer { c in
-                let epilogue = SGEMMEpilogue(bias: bias.baseAddress, activation: .relu)
-                for run in 0..<(runs + 10) {
-                    let t0 = seconds(CLOCK_MONOTONIC), c0 = seconds(CLOCK_THREAD_CPUTIME_ID)
-                    try SGEMM.multiply(packedA: packed, b: b.baseAddress!, ldb: s.n, c: c.baseAddress!,
-                                       ldc: s.n, m: s.m, n: s.n, k: s.k, epilogue: epilogue,
-                                       threads: threads)
-                    let t1 = seconds(CLOCK_MONOTONIC), c1 = seconds(CLOCK_THREAD_CPUTIME_ID)
-                    if run >= 10 {  // warm-up first
-                        wall.append(t1 - t0)
-                        cpuBest = min(cpuBest, c1 - c0)
-                    }
-                }
-            }
+    for run in 0..<(runs + 10) {
+        let t0 = seconds(CLOCK_MONOTONIC), c0 = seconds(CLOCK_THREAD_CPUTIME_ID)
+        try SGEMM.multiply(packedA: packed, b: b.baseAddress!, ldb: s.n, c: c.baseAddress!, ldc: s.n,
+                           m: s.m, n: s.n, k: s.k, epilogue: epilogue, threads: threads)
+        let t1 = seconds(CLOCK_MONOTONIC), c1 = seconds(CLOCK_THREAD_CPUTIME_ID)
+        if run >= 10 {  // warm-up first
+            wall.append(t1 - t0)
+            cpuBest = min(cpuBest, c1 - c0)
         }
     }
     wall.sort()
     return (wall[wall.count / 2], wall[0], cpuBest)
 }
 
+// Everything fits in L1/L2: the micro-kernel rate, without memory traffic.
+let calibration = Shape(name: "in-cache", m: 48, n: 96, k: 128)
+
+func gflops(_ s: Shape, _ seconds: Double) -> Double { 2.0 * Double(s.m * s.n * s.k) / seconds / 1e9 }
+
 for s in shapes {
+    let reference = gflops(calibration, try measure(calibration, threads: 1).cpu)
+    print("in-cache kernel rate now: \(fmt(reference)) GF/s per CPU-second")
     let flops = 2.0 * Double(s.m * s.n * s.k)
     for threads in [1, 2] {
         let r = try measure(s, threads: threads)
         let gf = { (t: Double) in flops / t / 1e9 }
         var line = "\(s.name) M=\(s.m) N=\(s.n) K=\(s.k) threads=\(threads): "
         line += "median \(fmt(r.median * 1e3)) ms = \(fmt(gf(r.median))) GF/s, best \(fmt(gf(r.best))) GF/s"
-        if threads == 1 { line += ", per CPU-second \(fmt(gf(r.cpu))) GF/s" }
+        if threads == 1 {
+            line += ", per CPU-second \(fmt(gf(r.cpu))) GF/s (\(fmt(100 * gf(r.cpu) / reference))% of in-cache)"
+        }
         print(line)
     }
 }

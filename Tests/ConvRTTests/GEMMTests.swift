@@ -70,7 +70,7 @@ import Testing
                             defer { dummy.deallocate() }
                             try SGEMM.multiply(packedA: packed, b: b.baseAddress ?? UnsafePointer(dummy), ldb: n,
                                                c: out.baseAddress ?? dummy, ldc: n, m: m, n: n, k: k,
-                                               epilogue: e, threads: threads)
+                                               epilogue: e, threads: threads, minimumWorkPerThread: 0)
                         }
                     }
                 }
@@ -223,7 +223,8 @@ import Testing
                         try c.withUnsafeMutableBufferPointer { c in
                             let e = spec.epilogue(bias: bias.baseAddress, residual: nil, n: n)
                             try SGEMM.multiply(packedA: packed, b: b.baseAddress!, ldb: ldb, c: c.baseAddress!,
-                                               ldc: n, m: m, n: n, k: k, epilogue: e, threads: threads)
+                                               ldc: n, m: m, n: n, k: k, epilogue: e, threads: threads,
+                                               minimumWorkPerThread: 0)
                         }
                     }
                 }
@@ -246,7 +247,7 @@ import Testing
                 try c.withUnsafeMutableBufferPointer { c in
                     let e = SGEMMEpilogue(residual: r.baseAddress, residualStride: ld)
                     try SGEMM.multiply(packedA: packed, b: b.baseAddress!, ldb: ld, c: c.baseAddress!, ldc: ld,
-                                       m: m, n: n, k: k, epilogue: e, threads: 2)
+                                       m: m, n: n, k: k, epilogue: e, threads: 2, minimumWorkPerThread: 0)
                 }
             }
         }

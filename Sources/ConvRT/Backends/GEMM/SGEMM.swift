@@ -64,10 +64,25 @@ public enum SGEMM {
         c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int,
         epilogue: SGEMMEpilogue = SGEMMEpilogue(), threads: Int = 1
     ) throws {
+        try multiply(packedA: packedA, b: b, ldb: ldb, c: c, ldc: ldc, m: m, n: n, k: k,
+                     epilogue: epilogue, threads: threads, minimumWorkPerThread: 1e6)
+    }
+
+    /// ``multiply(packedA:b:ldb:c:ldc:m:n:k:epilogue:threads:)`` giving each thread at least
+    /// `minimumWorkPerThread` FLOPs (tests pass 0 to split even tiny products).
+    static func multiply(
+        packedA: PackedMatrixA, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int,
+        epilogue: SGEMMEpilogue, threads: Int, minimumWorkPerThread: Double
+    ) throws {
         precondition(m == packedA.rows && k == packedA.columns, "SGEMM: A is \(packedA.rows)x\(packedA.columns), not \(m)x\(k)")
         precondition(n >= 0 && ldb >= n && ldc >= n && threads >= 1, "SGEMM: bad n, ldb, ldc or threads")
         precondition(epilogue.residual == nil || epilogue.residualStride >= n, "SGEMM: residual stride < n")
         guard m > 0, n > 0 else { return }
+        // Waking a thread costs microseconds: give each enough work. The bits do not
+        // depend on the thread count, so this only changes the speed.
+        let work = 2 * Double(m) * Double(n) * Double(max(k, 1))
+        let threads = minimumWorkPerThread > 0 ? max(1, min(threads, Int(work / minimumWorkPerThread))) : threads
         var plan = convrt_sgemm_plan()
         guard convrt_sgemm_plan_make(packedA.isa.cValue, m, n, k, threads, &plan) == 0 else {
             preconditionFailure("SGEMM: \(packedA.isa) unsupported on this CPU")
