@@ -58,17 +58,17 @@ import Testing
         }
 
         /// C after the multiply on `isa` with `threads` threads.
-        func run(_ isa: SGEMM.ISA, _ spec: EpilogueSpec, threads: Int = 1) throws -> [Float] {
+        func run(_ isa: SGEMM.ISA, _ spec: EpilogueSpec, threads: Int = 1) -> [Float] {
             let packed = PackedMatrixA(rows: m, columns: k, array: a, isa: isa)
             var out = c
-            try b.withUnsafeBufferPointer { b in
-                try bias.withUnsafeBufferPointer { bias in
-                    try residual.withUnsafeBufferPointer { residual in
-                        try out.withUnsafeMutableBufferPointer { out in
+            b.withUnsafeBufferPointer { b in
+                bias.withUnsafeBufferPointer { bias in
+                    residual.withUnsafeBufferPointer { residual in
+                        out.withUnsafeMutableBufferPointer { out in
                             let e = spec.epilogue(bias: bias.baseAddress, residual: residual.baseAddress, n: n)
                             let dummy = UnsafeMutablePointer<Float>.allocate(capacity: 1)
                             defer { dummy.deallocate() }
-                            try SGEMM.multiply(packedA: packed, b: b.baseAddress ?? UnsafePointer(dummy), ldb: n,
+                            SGEMM.multiply(packedA: packed, b: b.baseAddress ?? UnsafePointer(dummy), ldb: n,
                                                c: out.baseAddress ?? dummy, ldc: n, m: m, n: n, k: k,
                                                epilogue: e, threads: threads, minimumWorkPerThread: 0)
                         }
@@ -81,8 +81,8 @@ import Testing
         /// Checks `isa` against the reference; returns the output.
         @discardableResult
         func check(_ isa: SGEMM.ISA, _ spec: EpilogueSpec, threads: Int = 1,
-                   sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> [Float] {
-            let out = try run(isa, spec, threads: threads)
+                   sourceLocation: Testing.SourceLocation = #_sourceLocation) -> [Float] {
+            let out = run(isa, spec, threads: threads)
             let dummy = UnsafeMutablePointer<Float>.allocate(capacity: 1)
             defer { dummy.deallocate() }
             let (expected, bounds) = reference(spec.epilogue(bias: dummy, residual: dummy, n: n))
@@ -134,95 +134,95 @@ import Testing
     }
 
     /// Every M and N remainder (1 ... 2*tile+1) for small K.
-    @Test(arguments: isas) func everyTileRemainder(isa: SGEMM.ISA) throws {
+    @Test(arguments: isas) func everyTileRemainder(isa: SGEMM.ISA) {
         let (mr, nr) = isa.tile
         for m in 1...(2 * mr + 1) {
             for n in 1...(2 * nr + 1) {
                 for k in [1, 3, 17] {
-                    try Problem(m: m, n: n, k: k).check(isa, .plain)
+                    Problem(m: m, n: n, k: k).check(isa, .plain)
                 }
             }
         }
     }
 
     /// K around and past the K block (256), with row and column tails.
-    @Test(arguments: isas) func kBlockBoundaries(isa: SGEMM.ISA) throws {
+    @Test(arguments: isas) func kBlockBoundaries(isa: SGEMM.ISA) {
         let (mr, nr) = isa.tile
         for k in [0, 255, 256, 257, 513, 600] {
             for (m, n) in [(1, 1), (mr, nr), (mr + 1, nr - 1), (2 * mr + 1, 2 * nr + 3), (3, 5 * nr + 7)] {
-                try Problem(m: m, n: n, k: k).check(isa, .plain)
+                Problem(m: m, n: n, k: k).check(isa, .plain)
             }
         }
     }
 
     /// Each epilogue combination, with tails, one and several K blocks.
-    @Test(arguments: isas) func epilogues(isa: SGEMM.ISA) throws {
+    @Test(arguments: isas) func epilogues(isa: SGEMM.ISA) {
         let (mr, nr) = isa.tile
         for spec in EpilogueSpec.all {
             for k in [0, 9, 300] {
-                try Problem(m: 2 * mr + 3, n: 2 * nr + 5, k: k).check(isa, spec)
+                Problem(m: 2 * mr + 3, n: 2 * nr + 5, k: k).check(isa, spec)
             }
         }
     }
 
     /// Thread counts 1, 2, 3 give the same bits, including shapes split along M.
-    @Test(arguments: isas) func threadCountsIdentical(isa: SGEMM.ISA) throws {
+    @Test(arguments: isas) func threadCountsIdentical(isa: SGEMM.ISA) {
         let spec = EpilogueSpec(accumulate: true, bias: true, residual: true, activation: .relu)
         for (m, n, k) in [(64, 3 * isa.tile.columns + 5, 300), (130, 50, 70), (7, 1000, 40), (256, 196, 280)] {
             let problem = Problem(m: m, n: n, k: k)
-            let one = try problem.check(isa, spec, threads: 1)
+            let one = problem.check(isa, spec, threads: 1)
             for threads in [2, 3] {
-                let many = try problem.run(isa, spec, threads: threads)
+                let many = problem.run(isa, spec, threads: threads)
                 #expect(one.map { $0.bitPattern } == many.map { $0.bitPattern }, "\(isa) \(m)x\(n)x\(k) threads=\(threads)")
             }
         }
     }
 
     /// The fused-multiply-add paths compute the same sums in the same order.
-    @Test func fusedPathsAgreeBitwise() throws {
+    @Test func fusedPathsAgreeBitwise() {
         let fused = Self.isas.filter { $0 != .portable }
         guard let first = fused.first else { return }
         let problem = Problem(m: 37, n: 101, k: 300)
         let spec = EpilogueSpec(alpha: 0.5, accumulate: true, bias: true, activation: .leakyReLU(slope: 0.2))
-        let expected = try problem.run(first, spec).map { $0.bitPattern }
+        let expected = problem.run(first, spec).map { $0.bitPattern }
         for isa in fused.dropFirst() {
-            #expect(try problem.run(isa, spec).map { $0.bitPattern } == expected, "\(isa) vs \(first)")
+            #expect(problem.run(isa, spec).map { $0.bitPattern } == expected, "\(isa) vs \(first)")
         }
     }
 
     /// NaN passes through relu and clamp; relu turns -0 into +0.
-    @Test(arguments: isas) func activationEdgeValues(isa: SGEMM.ISA) throws {
+    @Test(arguments: isas) func activationEdgeValues(isa: SGEMM.ISA) {
         var problem = Problem(m: 5, n: 40, k: 3)
         problem.b[1 * 40 + 7] = .nan  // column 7 of every row becomes NaN
         for activation: SGEMMEpilogue.Activation in [.relu, .clamp(min: 0, max: 6), .leakyReLU(slope: 0.1)] {
-            let out = try problem.run(isa, EpilogueSpec(activation: activation))
+            let out = problem.run(isa, EpilogueSpec(activation: activation))
             for i in 0..<5 { #expect(out[i * 40 + 7].isNaN, "\(isa) \(activation) row \(i)") }
         }
         // K = 0 and alpha = -1: every product is -0.
         let empty = Problem(m: 3, n: 20, k: 0)
-        #expect(try empty.run(isa, EpilogueSpec(alpha: -1)).allSatisfy { $0 == 0 && $0.sign == .minus })
-        #expect(try empty.run(isa, EpilogueSpec(alpha: -1, activation: .relu)).allSatisfy { $0 == 0 && $0.sign == .plus })
+        #expect(empty.run(isa, EpilogueSpec(alpha: -1)).allSatisfy { $0 == 0 && $0.sign == .minus })
+        #expect(empty.run(isa, EpilogueSpec(alpha: -1, activation: .relu)).allSatisfy { $0 == 0 && $0.sign == .plus })
     }
 
     /// A B row stride of 4 KiB would crowd a micro-panel into a few cache sets, so B is
     /// packed then instead of read in place; the bits are the same either way.
-    @Test(arguments: isas) func packedBForCacheHostileStride(isa: SGEMM.ISA) throws {
+    @Test(arguments: isas) func packedBForCacheHostileStride(isa: SGEMM.ISA) {
         let (mr, nr) = isa.tile
         let ldb = 1024
         for (m, n, k) in [(mr + 1, 1, 300), (2 * mr + 1, nr + 3, 300), (mr, 2 * nr + 1, 600), (3, 1000, 257)] {
             let problem = Problem(m: m, n: n, k: k)
             let spec = EpilogueSpec(accumulate: true, bias: true, activation: .relu)
-            let inPlace = try problem.check(isa, spec)
+            let inPlace = problem.check(isa, spec)
             var b = [Float](repeating: .nan, count: k * ldb)
             for p in 0..<k { for j in 0..<n { b[p * ldb + j] = problem.b[p * n + j] } }
             let packed = PackedMatrixA(rows: m, columns: k, array: problem.a, isa: isa)
             for threads in [1, 2] {
                 var c = problem.c
-                try b.withUnsafeBufferPointer { b in
-                    try problem.bias.withUnsafeBufferPointer { bias in
-                        try c.withUnsafeMutableBufferPointer { c in
+                b.withUnsafeBufferPointer { b in
+                    problem.bias.withUnsafeBufferPointer { bias in
+                        c.withUnsafeMutableBufferPointer { c in
                             let e = spec.epilogue(bias: bias.baseAddress, residual: nil, n: n)
-                            try SGEMM.multiply(packedA: packed, b: b.baseAddress!, ldb: ldb, c: c.baseAddress!,
+                            SGEMM.multiply(packedA: packed, b: b.baseAddress!, ldb: ldb, c: c.baseAddress!,
                                                ldc: n, m: m, n: n, k: k, epilogue: e, threads: threads,
                                                minimumWorkPerThread: 0)
                         }
@@ -234,7 +234,7 @@ import Testing
     }
 
     /// Strided B, C and residual (ld > n) leave the gaps untouched.
-    @Test(arguments: isas) func strides(isa: SGEMM.ISA) throws {
+    @Test(arguments: isas) func strides(isa: SGEMM.ISA) {
         let (m, n, k, ld) = (9, 37, 20, 45)
         let problem = Problem(m: m, n: n, k: k)
         let packed = PackedMatrixA(rows: m, columns: k, array: problem.a, isa: isa)
@@ -242,16 +242,16 @@ import Testing
         var residual = [Float](repeating: .nan, count: m * ld)
         for p in 0..<k { for j in 0..<n { b[p * ld + j] = problem.b[p * n + j] } }
         for i in 0..<m { for j in 0..<n { residual[i * ld + j] = problem.residual[i * n + j] } }
-        try b.withUnsafeBufferPointer { b in
-            try residual.withUnsafeBufferPointer { r in
-                try c.withUnsafeMutableBufferPointer { c in
+        b.withUnsafeBufferPointer { b in
+            residual.withUnsafeBufferPointer { r in
+                c.withUnsafeMutableBufferPointer { c in
                     let e = SGEMMEpilogue(residual: r.baseAddress, residualStride: ld)
-                    try SGEMM.multiply(packedA: packed, b: b.baseAddress!, ldb: ld, c: c.baseAddress!, ldc: ld,
+                    SGEMM.multiply(packedA: packed, b: b.baseAddress!, ldb: ld, c: c.baseAddress!, ldc: ld,
                                        m: m, n: n, k: k, epilogue: e, threads: 2, minimumWorkPerThread: 0)
                 }
             }
         }
-        let expected = try problem.run(isa, EpilogueSpec(residual: true))
+        let expected = problem.run(isa, EpilogueSpec(residual: true))
         for i in 0..<m {
             #expect(Array(c[i * ld..<i * ld + n]).map { $0.bitPattern } == Array(expected[i * n..<i * n + n]).map { $0.bitPattern })
             #expect(c[i * ld + n..<i * ld + ld].allSatisfy { $0 == -7 })

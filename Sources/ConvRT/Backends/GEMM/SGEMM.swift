@@ -57,14 +57,14 @@ public enum SGEMM {
     /// stride `ldc`. `c` must not overlap `b`, the packed weights, the bias or the residual.
     /// - Parameters:
     ///   - packedA: the weights, `m x k`, packed for the ISA to run.
-    ///   - threads: how many threads share the output tiles (1: the calling thread only).
-    /// - Throws: ``ConvRTError`` when the per-thread packing buffer cannot be allocated.
+    ///   - threads: how many threads share the output tiles (1: the calling thread only);
+    ///     fewer run when the product is too small to pay for waking them.
     public static func multiply(
         packedA: PackedMatrixA, b: UnsafePointer<Float>, ldb: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int,
         epilogue: SGEMMEpilogue = SGEMMEpilogue(), threads: Int = 1
-    ) throws {
-        try multiply(packedA: packedA, b: b, ldb: ldb, c: c, ldc: ldc, m: m, n: n, k: k,
+    ) {
+        multiply(packedA: packedA, b: b, ldb: ldb, c: c, ldc: ldc, m: m, n: n, k: k,
                      epilogue: epilogue, threads: threads, minimumWorkPerThread: 1e6)
     }
 
@@ -74,7 +74,7 @@ public enum SGEMM {
         packedA: PackedMatrixA, b: UnsafePointer<Float>, ldb: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int,
         epilogue: SGEMMEpilogue, threads: Int, minimumWorkPerThread: Double
-    ) throws {
+    ) {
         precondition(m == packedA.rows && k == packedA.columns, "SGEMM: A is \(packedA.rows)x\(packedA.columns), not \(m)x\(k)")
         precondition(n >= 0 && ldb >= n && ldc >= n && threads >= 1, "SGEMM: bad n, ldb, ldc or threads")
         precondition(epilogue.residual == nil || epilogue.residualStride >= n, "SGEMM: residual stride < n")
@@ -90,7 +90,9 @@ public enum SGEMM {
         let job = Job(plan: plan, a: packedA.baseAddress, b: b, ldb: ldb, c: c, ldc: ldc,
                       epilogue: epilogue.cValue)
         let failed = threads == 1 ? job.run(part: 0, of: 1) : job.runConcurrently(threads)
-        if failed { throw ConvRTError("SGEMM: cannot allocate the B packing buffer") }
+        // The per-thread buffer has a fixed size (at most KC x NC floats, ~400 KB), so failing
+        // to get it is running out of memory, which Swift's own allocations trap on too.
+        if failed { fatalError("SGEMM: out of memory for the B packing buffer") }
     }
 }
 
