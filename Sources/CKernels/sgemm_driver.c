@@ -1,5 +1,14 @@
 // SGEMM driver: ISA choice, packing of A, the plan (cache blocks and the work
 // units threads share) and the blocked loop nest around the micro-kernels.
+//
+// One thread's units [u0, u1) of C[M x N] = epilogue(A[M x K] * B[K x N]):
+//   for each N chunk the units touch (NC columns; units are chunk-major)
+//     for each K block (KC rows; a function of K alone, so the bits never depend
+//                       on the thread split)
+//       pack B [kc x chunk] when B is not read in place (else a ragged last panel only)
+//       for each M tile (MC rows) and NR-wide panel q of it
+//         for each MR-row panel of A: micro-kernel, which loads/stores C and, on the
+//                                     last K block, applies bias, residual, activation
 #include "sgemm_internal.h"
 
 #include <pthread.h>

@@ -2,8 +2,9 @@
 ///
 /// Packed SGEMM, row-major: C[M x N] = epilogue(A[M x K] * B[K x N]).
 /// A is the weight matrix (Cout x Cin*kh*kw), packed once at load time;
-/// B is the activation matrix (K x pixels), packed per call in cache-sized
-/// blocks; C is one image's NCHW output plane block.
+/// B is the activation matrix (K x pixels), read in place (or packed per call
+/// in cache-sized blocks when its row stride is cache-hostile); C is one
+/// image's NCHW output planes.
 ///
 /// Work is split into "units" (an M tile x an NR-wide column panel). A caller
 /// runs disjoint unit ranges on different threads; every C element is computed
