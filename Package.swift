@@ -14,9 +14,12 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
+        // ISA-specific micro-kernels (run-time dispatch; no compiler flags needed).
+        .target(name: "CKernels"),
         .target(
             name: "ConvRT",
             dependencies: [
+                "CKernels",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
@@ -28,6 +31,11 @@ let package = Package(
                 "ConvRT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // SGEMM GFLOP/s on conv-shaped problems: `swift run -c release convrt-gemm-bench`.
+        .executableTarget(
+            name: "convrt-gemm-bench",
+            dependencies: ["ConvRT"]
         ),
         .testTarget(
             name: "ConvRTTests",

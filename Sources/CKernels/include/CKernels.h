@@ -1,0 +1,105 @@
+/// CKernels: ISA-specific micro-kernels for convrt, nothing else.
+///
+/// Packed SGEMM, row-major: C[M x N] = epilogue(A[M x K] * B[K x N]).
+/// A is the weight matrix (Cout x Cin*kh*kw), packed once at load time;
+/// B is the activation matrix (K x pixels), read in place (or packed per call
+/// in cache-sized blocks when its row stride is cache-hostile); C is one
+/// image's NCHW output planes.
+///
+/// Work is split into "units" (an M tile x an NR-wide column panel). A caller
+/// runs disjoint unit ranges on different threads; every C element is computed
+/// by the same instruction sequence whatever the split (K is never split across
+/// threads), so results are bit-identical for any thread count.
+#ifndef CONVRT_CKERNELS_H
+#define CONVRT_CKERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Instruction-set paths. AUTO resolves to the best one this CPU supports.
+typedef enum {
+    CONVRT_ISA_AUTO = 0,
+    CONVRT_ISA_PORTABLE = 1,  ///< plain C, any CPU
+    CONVRT_ISA_AVX2 = 2,      ///< x86-64 AVX2 + FMA3
+    CONVRT_ISA_AVX512 = 3,    ///< x86-64 AVX-512F
+    CONVRT_ISA_NEON = 4,      ///< AArch64 Advanced SIMD
+} convrt_isa;
+
+/// 1 when `isa` is compiled in and this CPU runs it (AUTO: always 1).
+int convrt_isa_supported(convrt_isa isa);
+/// The fastest supported path; the choice is made once, on first use.
+convrt_isa convrt_isa_best(void);
+/// Kernel name with tile and ISA, e.g. "sgemm_8x48_avx512"; "" when unknown.
+const char *convrt_sgemm_kernel_name(convrt_isa isa);
+/// Micro-tile rows (MR) and columns (NR) of a path; 0 when unsupported.
+size_t convrt_sgemm_mr(convrt_isa isa);
+size_t convrt_sgemm_nr(convrt_isa isa);
+
+/// Floats needed to hold A [m x k] packed for `isa` (0 when unsupported).
+size_t convrt_sgemm_packed_a_count(convrt_isa isa, size_t m, size_t k);
+/// Packs row-major A [m x k] (row stride lda) into MR-row panels, [k][MR] each,
+/// zero-padding the last panel. `packed` holds packed_a_count floats.
+void convrt_sgemm_pack_a(convrt_isa isa, size_t m, size_t k, const float *a, size_t lda,
+                         float *packed);
+
+/// Activation applied last in the epilogue.
+typedef enum {
+    CONVRT_ACT_NONE = 0,
+    CONVRT_ACT_RELU = 1,        ///< max(x, 0); NaN propagates; -0 becomes +0
+    CONVRT_ACT_CLAMP = 2,       ///< min(max(x, lo), hi) (relu6: lo 0, hi 6); NaN propagates
+    CONVRT_ACT_LEAKY_RELU = 3,  ///< x > 0 ? x : x * slope
+} convrt_activation;
+
+/// What happens to each tile while it is in registers, in this order:
+/// v = alpha * (A*B) [+ C if accumulate] [+ bias[row]] [+ residual[row][col]];
+/// C = activation(v).
+typedef struct {
+    float alpha;
+    int accumulate;          ///< nonzero: add C's previous contents
+    const float *bias;       ///< M floats (one per output channel), or NULL
+    const float *residual;   ///< [M x N] with row stride ldr, or NULL; must not overlap C
+    size_t ldr;
+    int activation;          ///< a convrt_activation
+    float lo, hi;            ///< CLAMP bounds
+    float slope;             ///< LEAKY_RELU negative slope
+} convrt_sgemm_epilogue;
+
+/// How one problem is cut up; make it once per shape and thread count.
+typedef struct {
+    int isa;               ///< resolved convrt_isa
+    size_t m, n, k;
+    size_t mr, nr;         ///< micro-tile
+    size_t kc;             ///< K block length (the last block may be shorter)
+    size_t k_blocks;       ///< ceil(k / kc), at least 1
+    size_t tile_m;         ///< rows per M tile (a multiple of mr)
+    size_t tiles_m;
+    size_t panels;         ///< NR-wide column panels: ceil(n / nr)
+    size_t chunk_panels;   ///< panels per packed-B chunk (cache block NC / NR)
+    size_t units;          ///< tiles_m * panels: what threads share
+} convrt_sgemm_plan;
+
+/// Fills `plan` for an m x n x k product on `threads` threads.
+/// Returns 0, or -1 when `isa` is unsupported.
+int convrt_sgemm_plan_make(convrt_isa isa, size_t m, size_t n, size_t k, size_t threads,
+                           convrt_sgemm_plan *plan);
+
+/// The unit range [*begin, *end) of `part` out of `parts`, balanced by work.
+void convrt_sgemm_plan_partition(const convrt_sgemm_plan *plan, size_t part, size_t parts,
+                                 size_t *begin, size_t *end);
+
+/// Computes the units [unit_begin, unit_end) of C = epilogue(A * B).
+/// `packed_a` comes from convrt_sgemm_pack_a with plan->isa, m and k.
+/// B is row-major [k x n] with row stride ldb; C [m x n] with row stride ldc.
+/// Uses a per-thread packing buffer; returns 0, or -1 if it cannot be allocated.
+int convrt_sgemm_compute(const convrt_sgemm_plan *plan, const float *packed_a, const float *b,
+                         size_t ldb, float *c, size_t ldc, const convrt_sgemm_epilogue *epilogue,
+                         size_t unit_begin, size_t unit_end);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
