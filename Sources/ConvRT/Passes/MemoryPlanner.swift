@@ -27,13 +27,16 @@ public struct MemoryPlan: Sendable {
 struct StepScratch {
     /// A copy of the input padded with reflect/replicate/circular.
     var paddedInput = 0
-    /// One output plane of accumulators.
+    /// One output plane of accumulators (direct), or one image-group's im2col matrix (GEMM).
     var accumulator = 0
     var total: Int { paddedInput + accumulator }
 
     init(_ step: PlanStep, shapes: [String: [Int]]) {
         guard case .conv(let a, _, _, _) = step.kernel, let x = shapes[step.inputs[0]], let y = shapes[step.output] else { return }
         accumulator = y.suffix(a.spatialRank).reduce(1, *)
+        if case .gemm = step.convAlgorithm {
+            accumulator = GEMMConv.columnsFloats(PlanExecutor.convShape(a, inShape: x, outShape: y))
+        }
         if !a.transposed, a.paddingMode != .zeros {
             let (begin, end) = a.padBeginEnd
             let spatial = Array(x.suffix(a.spatialRank))
@@ -94,15 +97,12 @@ enum MemoryPlanner {
         switch step.kernel {
         case .activation, .channelAffine, .copy: candidates = [step.inputs[0]]
         case .add: candidates = step.inputs
-        case .conv(_, _, _, let e): candidates = e.residualInput.map { [step.inputs[$0]] } ?? []
-        default: candidates = []
+        default: candidates = []  // a conv's SGEMM stores partial sums before it reads the residual
         }
         for name in candidates {
             guard lastUse[name] == i, let b = bufferOfValue[name], buffers[b].bytes == bytes,
                   step.inputs.filter({ $0 == name }).count == 1 || step.kernel.isElementwise
             else { continue }
-            // A conv may not overwrite a buffer it also reads as its main input.
-            if case .conv = step.kernel, bufferOfValue[step.inputs[0]] == b { continue }
             return b
         }
         return nil

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Switches for the planner's optimisations (each can be turned off to compare results).
 public struct PlanOptions: Hashable, Sendable {
     /// Fold BatchNorm into convolutions and fuse activations / residual adds into epilogues.
@@ -7,11 +9,15 @@ public struct PlanOptions: Hashable, Sendable {
     public var reuse: Bool
     /// Run the plan verifier after every pass (always on in debug builds).
     public var verify: Bool
+    /// Threads a kernel may use (results are identical for any count).
+    public var threads: Int
 
-    public init(fuse: Bool = true, reuse: Bool = true, verify: Bool = false) {
+    public init(fuse: Bool = true, reuse: Bool = true, verify: Bool = false,
+                threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.fuse = fuse
         self.reuse = reuse
         self.verify = verify
+        self.threads = max(1, threads)
     }
 }
 
@@ -63,6 +69,7 @@ public enum Planner {
         }
         removeDeadSteps(&steps, outputs: outputs)
         try check("dead-step elimination")
+        for i in steps.indices { steps[i].convAlgorithm = ConvAlgorithm.choose(steps[i], threads: options.threads) }
         let memory = MemoryPlanner.plan(steps, shapes: shapes, inputs: graph.inputs.map(\.name), outputs: outputs, reuse: options.reuse)
         return ExecutionPlan(steps: steps, memory: memory, shapes: shapes, inputs: graph.inputs.map(\.name), outputs: outputs)
     }

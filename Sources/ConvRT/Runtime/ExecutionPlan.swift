@@ -56,4 +56,34 @@ public struct PlanStep: Sendable {
     public var label: String
     /// The name of the operation for display, e.g. `Conv2d+BatchNorm2d+ReLU`.
     public var opName: String
+    /// For convolutions, the algorithm chosen when the plan was made.
+    var convAlgorithm: ConvAlgorithm? = nil
+
+    /// The algorithm for display: `gemm (sgemm_6x16_avx2)`, `direct`.
+    public var algorithm: String? { convAlgorithm?.description }
+}
+
+/// How a convolution step runs; chosen once per plan by `ConvAlgorithm.choose`.
+enum ConvAlgorithm: CustomStringConvertible {
+    /// Direct loops over output planes (depthwise, transposed, and epilogues SGEMM cannot store).
+    case direct
+    /// im2col (or the input itself for 1x1) times packed weights.
+    case gemm(GEMMConv)
+
+    var description: String {
+        switch self {
+        case .direct: return "direct"
+        case .gemm: return "gemm (\(SGEMM.kernelName))"
+        }
+    }
+
+    /// The one place where a convolution's backend is chosen. SGEMM wins whenever each group
+    /// has several input channels; a depthwise conv has K = kernel size only, too little to
+    /// amortise im2col. Transposed convolutions stay direct for now.
+    static func choose(_ step: PlanStep, threads: Int) -> ConvAlgorithm {
+        guard case .conv(let a, let weight, let bias, let e) = step.kernel else { return .direct }
+        let inPerGroup = (a.inChannels ?? 0) / max(a.groups, 1)
+        guard !a.transposed, inPerGroup > 1, GEMMConv.supports(e) else { return .direct }
+        return .gemm(GEMMConv(a, weight: weight, bias: bias, epilogue: e, threads: threads))
+    }
 }

@@ -41,8 +41,9 @@ enum PlanExecutor {
         let outShape = plan.shapes[step.output] ?? []
         switch step.kernel {
         case .conv(let a, let weight, let bias, let epilogue):
-            conv(a, weight: weight, bias: bias, epilogue: epilogue, x: x, inShape: inShape, outShape: outShape,
-                 out: out, scratch: scratch!, layout: StepScratch(step, shapes: plan.shapes))
+            conv(a, weight: weight, bias: bias, epilogue: epilogue, algorithm: step.convAlgorithm ?? .direct,
+                 x: x, inShape: inShape, outShape: outShape, out: out, scratch: scratch,
+                 layout: StepScratch(step, shapes: plan.shapes))
         case .unfold(let w):
             let s = batched(inShape, rank: 4)
             DirectLayout.unfold(x[0], batch: s[0], channels: s[1], height: s[2], width: s[3], window: w, out: out)
@@ -66,39 +67,53 @@ enum PlanExecutor {
     }
 
     /// A batched view of a possibly unbatched shape: a leading 1 is added when rank is one short.
-    private static func batched(_ shape: [Int], rank: Int) -> [Int] {
+    static func batched(_ shape: [Int], rank: Int) -> [Int] {
         shape.count == rank - 1 ? [1] + shape : shape
     }
 
-    private static func conv(_ a: ConvAttributes, weight: Tensor, bias: Tensor?, epilogue: Epilogue,
-                             x: [UnsafePointer<Float>], inShape: [Int], outShape: [Int],
-                             out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, layout: StepScratch) {
+    /// The lifted geometry a conv step runs with; a non-zero padding mode convolves the padded copy.
+    static func convShape(_ a: ConvAttributes, inShape: [Int], outShape: [Int]) -> ConvShape3D {
         let xs = batched(inShape, rank: a.spatialRank + 2), ys = batched(outShape, rank: a.spatialRank + 2)
-        let residual = epilogue.residualInput.map { x[$0] }
-        let accumulator = scratch + layout.paddedInput
         var image = Array(xs.suffix(a.spatialRank))
-        var source = x[0]
         var padding = a.transposed ? a.transposedPadding : a.padBeginEnd.begin
         if !a.transposed, a.paddingMode != .zeros {
-            // Like PyTorch: pad with the mode first, then convolve without padding.
             let (begin, end) = a.padBeginEnd
-            DirectLayout.pad(x[0], planes: xs[0] * xs[1], image: image, begin: begin, end: end, mode: a.paddingMode, out: scratch)
             image = image.indices.map { image[$0] + begin[$0] + end[$0] }
-            source = UnsafePointer(scratch)
             padding = [Int](repeating: 0, count: a.spatialRank)
         }
-        let shape = ConvShape3D(batch: xs[0], inChannels: xs[1], outChannels: ys[1], groups: a.groups, image: image,
-                                kernel: a.kernelSize, output: Array(ys.suffix(a.spatialRank)), stride: a.stride,
-                                dilation: a.dilation, padding: padding)
+        return ConvShape3D(batch: xs[0], inChannels: xs[1], outChannels: ys[1], groups: a.groups, image: image,
+                           kernel: a.kernelSize, output: Array(ys.suffix(a.spatialRank)), stride: a.stride,
+                           dilation: a.dilation, padding: padding)
+    }
+
+    private static func conv(_ a: ConvAttributes, weight: Tensor, bias: Tensor?, epilogue: Epilogue, algorithm: ConvAlgorithm,
+                             x: [UnsafePointer<Float>], inShape: [Int], outShape: [Int],
+                             out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?, layout: StepScratch) {
+        let residual = epilogue.residualInput.map { x[$0] }
+        // Planned with the step: present whenever the algorithm needs a workspace.
+        let workspace = scratch.map { $0 + layout.paddedInput }
+        var source = x[0]
+        if !a.transposed, a.paddingMode != .zeros, let scratch {
+            // Like PyTorch: pad with the mode first, then convolve without padding.
+            let xs = batched(inShape, rank: a.spatialRank + 2)
+            let (begin, end) = a.padBeginEnd
+            DirectLayout.pad(x[0], planes: xs[0] * xs[1], image: Array(xs.suffix(a.spatialRank)), begin: begin, end: end,
+                             mode: a.paddingMode, out: scratch)
+            source = UnsafePointer(scratch)
+        }
+        let shape = convShape(a, inShape: inShape, outShape: outShape)
+        if case .gemm(let gemm) = algorithm {
+            gemm.run(shape, x: source, residual: residual, y: out, columns: workspace)
+            return
+        }
         weight.data.withUnsafeBufferPointer { w in
-            let b = bias?.data
-            b.withOptionalPointer { bp in
+            (bias?.data).withOptionalPointer { bp in
                 if a.transposed {
                     DirectConv.convTranspose(shape, x: source, weight: w.baseAddress!, bias: bp, epilogue: epilogue,
-                                             residual: residual, y: out, accumulator: accumulator)
+                                             residual: residual, y: out, accumulator: workspace!)
                 } else {
                     DirectConv.conv(shape, x: source, weight: w.baseAddress!, bias: bp, epilogue: epilogue,
-                                    residual: residual, y: out, accumulator: accumulator)
+                                    residual: residual, y: out, accumulator: workspace!)
                 }
             }
         }
