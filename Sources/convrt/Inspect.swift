@@ -57,9 +57,10 @@ struct Inspect: ParsableCommand {
 
     private func planText(_ plan: ExecutionPlan?) -> String {
         guard let plan else { return "\n\nplan: bind the symbolic input dims with --input-shape to see the fused steps and memory plan" }
-        var rows = [["step", "op", "covers", "output"]]
+        var rows = [["step", "op", "algorithm", "covers", "output"]]
         for (i, step) in plan.steps.enumerated() {
-            rows.append([String(i), step.opName, step.covers.joined(separator: ", "), (plan.shapes[step.output] ?? []).bracketedShape])
+            rows.append([String(i), step.opName, step.algorithm ?? "", step.covers.joined(separator: ", "),
+                         (plan.shapes[step.output] ?? []).bracketedShape])
         }
         var text = "\n\nsteps (\(plan.steps.count) for \(plan.steps.reduce(0) { $0 + $1.covers.count }) layers):\n" + renderTable(rows)
         var memory = [["buffer", "offset", "bytes", "steps", "holds"]]
@@ -105,7 +106,10 @@ struct Inspect: ParsableCommand {
             "totals": ["params": s.totalParameters, "flops": s.totalFLOPs.map { $0 as Any } ?? NSNull()],
         ]
         if let plan {
-            object["steps"] = plan.steps.map { ["name": $0.output, "op": $0.opName, "covers": $0.covers, "inputs": $0.inputs] }
+            object["steps"] = plan.steps.map {
+                ["name": $0.output, "op": $0.opName, "covers": $0.covers, "inputs": $0.inputs,
+                 "algorithm": $0.algorithm.map { $0 as Any } ?? NSNull()]
+            }
             object["memory"] = [
                 "arena_bytes": plan.memory.arenaBytes, "naive_bytes": plan.memory.naiveBytes,
                 "buffers": plan.memory.buffers.map {
