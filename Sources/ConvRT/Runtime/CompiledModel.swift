@@ -9,6 +9,7 @@ public final class CompiledModel: @unchecked Sendable {
     public let options: PlanOptions
     private let lock = NSLock()
     private var plans: [[String: [Int]]: ExecutionPlan] = [:]
+    private let arenas = ArenaPool()
 
     public init(graph: Graph, options: PlanOptions = PlanOptions()) {
         self.graph = graph
@@ -28,7 +29,7 @@ public final class CompiledModel: @unchecked Sendable {
     /// Runs the model on named inputs; returns the outputs by name.
     public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
         let plan = try plan(for: inputs.mapValues(\.shape))
-        return try PlanExecutor.run(plan, inputs: inputs)
+        return try arenas.withArena(bytes: plan.memory.arenaBytes) { try PlanExecutor.run(plan, inputs: inputs, arena: $0) }
     }
 
     /// How many distinct input shapes have been planned (for tests and `inspect`).

@@ -1,8 +1,12 @@
 /// Runs an `ExecutionPlan` over one arena allocation with the direct kernels.
 enum PlanExecutor {
+    /// Runs with a fresh arena.
     static func run(_ plan: ExecutionPlan, inputs: [String: Tensor]) throws -> [String: Tensor] {
-        let arena = UnsafeMutableRawPointer.allocate(byteCount: max(plan.memory.arenaBytes, 1), alignment: MemoryPlanner.alignment)
-        defer { arena.deallocate() }
+        try ArenaPool().withArena(bytes: plan.memory.arenaBytes) { try run(plan, inputs: inputs, arena: $0) }
+    }
+
+    /// Runs in `arena`, which holds at least `plan.memory.arenaBytes` bytes.
+    static func run(_ plan: ExecutionPlan, inputs: [String: Tensor], arena: UnsafeMutableRawPointer) throws -> [String: Tensor] {
         // Graph inputs and outputs get their own buffers: never aliased with the arena.
         var external: [String: UnsafeMutableBufferPointer<Float>] = [:]
         defer { external.values.forEach { $0.deallocate() } }
