@@ -91,7 +91,16 @@ struct ModelOptions: ParsableArguments {
     @Flag(name: .customLong("no-reuse"), help: "Give every intermediate value its own memory (no arena reuse, no in-place).")
     var noReuse = false
 
-    var planOptions: PlanOptions { PlanOptions(fuse: !noFuse, reuse: !noReuse) }
+    @Option(help: "Threads for the convolution kernels (default: all cores; results are identical for any count).")
+    var threads: Int?
+
+    var planOptions: PlanOptions {
+        PlanOptions(fuse: !noFuse, reuse: !noReuse, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
 
     func load() throws -> InferredGraph {
         let options = CompileOptions(weightsOverride: weights.map(fileURL), seed: seed)
