@@ -22,8 +22,7 @@ let package = Package(
                 "CKernels",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
-            ],
-            exclude: []
+            ]
         ),
         .executableTarget(
             name: "convrt",
