@@ -49,18 +49,17 @@ public enum Planner {
         removeIdentities(&steps, outputs: outputs)
         try check("identity removal")
         if options.fuse {
-            let rules: [(String, ([PlanStep]) -> [PlanStep]?)] = [
-                ("BatchNorm folding", { s in var s = s; return FoldBatchNorm().apply(&s, outputs: outputs, shapes: shapes) ? s : nil }),
-                ("residual Add fusion", { s in var s = s; return FuseResidualAdd().apply(&s, outputs: outputs, shapes: shapes) ? s : nil }),
-                ("activation fusion", { s in var s = s; return FuseActivation().apply(&s, outputs: outputs, shapes: shapes) ? s : nil }),
+            let rules: [(String, any FusionRule)] = [
+                ("BatchNorm folding", FoldBatchNorm()),
+                ("residual Add fusion", FuseResidualAdd()),
+                ("activation fusion", FuseActivation()),
             ]
             // Rules in a fixed order, each to its fixpoint, until none applies.
             var changed = true
             while changed {
                 changed = false
                 for (name, rule) in rules {
-                    while let rewritten = rule(steps) {
-                        steps = rewritten
+                    while rule.apply(&steps, outputs: outputs, shapes: shapes) {
                         changed = true
                         try check(name)
                     }
