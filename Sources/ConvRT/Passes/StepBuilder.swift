@@ -3,7 +3,7 @@ enum StepBuilder {
     static func steps(for graph: Graph) throws -> [PlanStep] {
         try graph.nodes.map { node in
             PlanStep(kernel: try kernel(for: node, weights: graph.weights), inputs: node.inputs, output: node.name,
-                     covers: [node.name], label: node.label, opName: node.op.displayName)
+                     covers: [node.name], opName: node.op.displayName)
         }
     }
 

@@ -52,8 +52,6 @@ public struct PlanStep: Sendable {
     public var output: String
     /// The original graph nodes this step computes, in order (e.g. `conv1, bn1, relu1`).
     public var covers: [String]
-    /// The label of the step's first layer, for errors: `Conv2d 'conv1'`.
-    public var label: String
     /// The name of the operation for display, e.g. `Conv2d+BatchNorm2d+ReLU`.
     public var opName: String
     /// For convolutions, the algorithm chosen when the plan was made.

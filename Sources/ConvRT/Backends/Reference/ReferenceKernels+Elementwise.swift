@@ -18,7 +18,8 @@ extension ReferenceKernels {
         let shapeA = [Int](repeating: 1, count: rank - a.rank) + a.shape
         let shapeB = [Int](repeating: 1, count: rank - b.rank) + b.shape
         let shape = zip(shapeA, shapeB).map { $0 == 1 ? $1 : $0 }
-        let stridesA = broadcastStrides(shapeA, to: shape), stridesB = broadcastStrides(shapeB, to: shape)
+        let stridesA = DirectElementwise.broadcastStrides(shapeA, to: shape)
+        let stridesB = DirectElementwise.broadcastStrides(shapeB, to: shape)
         var index = [Int](repeating: 0, count: rank)
         var data = [Float](repeating: 0, count: shape.reduce(1, *))
         for i in data.indices {
@@ -38,16 +39,5 @@ extension ReferenceKernels {
             }
         }
         return Tensor(shape: shape, data: data)
-    }
-
-    /// Row-major strides of `shape`, with 0 where a size-1 dim is broadcast to `target`.
-    private static func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
-        var strides = [Int](repeating: 0, count: shape.count)
-        var running = 1
-        for d in shape.indices.reversed() {
-            strides[d] = shape[d] == 1 && target[d] != 1 ? 0 : running
-            running *= shape[d]
-        }
-        return strides
     }
 }
