@@ -107,7 +107,7 @@ enum PlanExecutor {
         }
         let shape = convShape(a, inShape: inShape, outShape: outShape)
         if case .gemm(let gemm) = algorithm {
-            gemm.run(shape, x: source, residual: residual, y: out, columns: workspace)
+            gemm.run(shape, x: source, residual: residual, y: out, workspace: workspace)
             return
         }
         weight.data.withUnsafeBufferPointer { w in
