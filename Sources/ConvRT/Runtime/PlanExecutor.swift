@@ -2,25 +2,41 @@
 enum PlanExecutor {
     /// Runs with a fresh arena.
     static func run(_ plan: ExecutionPlan, inputs: [String: Tensor]) throws -> [String: Tensor] {
-        try ArenaPool().withArena(bytes: plan.memory.arenaBytes) { try run(plan, inputs: inputs, arena: $0) }
+        try ArenaPool().withArena(bytes: runBytes(plan)) { try run(plan, inputs: inputs, arena: $0) }
     }
 
-    /// Runs in `arena`, which holds at least `plan.memory.arenaBytes` bytes.
+    /// Bytes a run's arena needs: the planned values and scratch, then the graph inputs and outputs.
+    static func runBytes(_ plan: ExecutionPlan) -> Int {
+        externalValues(plan).reduce(plan.memory.arenaBytes) { $0 + MemoryPlanner.roundUp($1.count * 4) }
+    }
+
+    /// Graph inputs, then outputs that are not inputs, with their element counts.
+    private static func externalValues(_ plan: ExecutionPlan) -> [(name: String, count: Int)] {
+        let outputs = plan.outputs.filter { !plan.inputs.contains($0) }
+        return (plan.inputs + outputs).map { ($0, plan.shapes[$0]?.reduce(1, *) ?? 0) }
+    }
+
+    /// Runs in `arena`, which holds at least ``runBytes(_:)`` bytes.
     static func run(_ plan: ExecutionPlan, inputs: [String: Tensor], arena: UnsafeMutableRawPointer) throws -> [String: Tensor] {
-        // Graph inputs and outputs get their own buffers: never aliased with the arena.
-        var external: [String: UnsafeMutableBufferPointer<Float>] = [:]
-        defer { external.values.forEach { $0.deallocate() } }
+        // Graph inputs and outputs live past the planned region: never aliased with other
+        // values, and in the pooled arena, so steady-state runs touch warm pages only.
+        var external: [String: UnsafeMutablePointer<Float>] = [:]
+        var offset = plan.memory.arenaBytes
+        for (name, count) in externalValues(plan) {
+            external[name] = (arena + offset).assumingMemoryBound(to: Float.self)
+            offset += MemoryPlanner.roundUp(count * 4)
+        }
         for name in plan.inputs {
             guard let tensor = inputs[name] else { throw ConvRTError("missing input '\(name)'") }
-            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(tensor.count, 1))
-            _ = buffer.initialize(from: tensor.data)
-            external[name] = buffer
-        }
-        for name in plan.outputs where external[name] == nil {
-            external[name] = .allocate(capacity: max(plan.shapes[name]?.reduce(1, *) ?? 0, 1))
+            guard let planned = plan.shapes[name], planned == tensor.shape else {
+                throw ConvRTError("input '\(name)' has shape \(tensor.shape), the plan was made for \(plan.shapes[name] ?? [])")
+            }
+            tensor.data.withUnsafeBufferPointer {
+                if let base = $0.baseAddress { external[name]!.update(from: base, count: $0.count) }
+            }
         }
         func pointer(_ value: String) -> UnsafeMutablePointer<Float> {
-            if let buffer = external[value] { return buffer.baseAddress! }
+            if let buffer = external[value] { return buffer }
             let offset = plan.memory.buffers[plan.memory.bufferOfValue[value]!].offset
             return (arena + offset).assumingMemoryBound(to: Float.self)
         }

@@ -1,9 +1,10 @@
 import Foundation
 
-/// A convolution run as one SGEMM per image and group:
+/// A convolution as SGEMMs per image and group:
 /// `[Cout/g x Cin/g*k] (packed weights) x [Cin/g*k x outPlane] (im2col) -> [Cout/g x outPlane]`,
 /// with bias, residual and a ReLU/clamp/LeakyReLU applied in the SGEMM's store. A 1x1, stride-1,
-/// unpadded conv reads the input directly as B (no im2col).
+/// unpadded conv reads the input directly as B (no im2col); any other runs as a blocked
+/// implicit GEMM (``ImplicitGEMM``: im2col one cache-sized column block at a time).
 struct GEMMConv: @unchecked Sendable {
     /// One packed weight matrix per group, packed once when the plan is made.
     let groupWeights: [PackedMatrixA]
@@ -12,6 +13,8 @@ struct GEMMConv: @unchecked Sendable {
     let storeActivation: SGEMMEpilogue.Activation
     let trailing: Activation?
     let threads: Int
+    /// Floats an im2col slab may take (tests shrink it to cut small convolutions into many blocks).
+    var slabBudget = ColumnBlocking.slabBudget
 
     /// Whether this epilogue fits the SGEMM store: bias, + residual, then one activation.
     static func supports(_ e: Epilogue) -> Bool { !(e.preActivation != nil && e.residualInput != nil) }
@@ -55,7 +58,7 @@ struct GEMMConv: @unchecked Sendable {
     }
 
     func blocking(_ s: ConvShape3D) -> ColumnBlocking {
-        ColumnBlocking(s, threads: threads, tile: groupWeights.first?.isa.tile ?? (1, 1))
+        ColumnBlocking(s, threads: threads, tile: groupWeights.first?.isa.tile ?? (1, 1), budget: slabBudget)
     }
 
     /// Runs the convolution; `workspace` holds ``workspaceFloats(_:)`` floats.
