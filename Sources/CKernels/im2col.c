@@ -4,8 +4,10 @@
 // and each run becomes up to three segments of its slab row: a zero prefix (left padding),
 // a copy with the stride, a zero suffix (or one zero segment when the run's input row is in
 // the padding). The segments depend on the tap alone, so they are built once and replayed
-// for every input channel, whose rows differ only in their base pointer. Replaying is short
-// vector copies: AVX2 on x86-64 when the CPU has it (chosen at run time), plain C otherwise.
+// for every input channel, whose rows differ only in their base pointer: channel by channel,
+// all taps of a group, so a channel's input is read from L1 by all its taps, with the input
+// of a few channels ahead prefetched. Replaying is short vector copies: AVX2 on x86-64 when
+// the CPU has it (chosen at run time), plain C otherwise.
 #include "convrt_im2col.h"
 
 #include <stdatomic.h>
@@ -24,30 +26,85 @@ typedef struct {
     ptrdiff_t src;
 } segment;
 
-/// Runs per batch of segments: at most three segments each.
-#define RUNS_PER_BATCH 64
-#define MAX_SEGMENTS (3 * RUNS_PER_BATCH)
+/// Segments built at a time (12 KiB on the stack), at most three per run, and the most runs
+/// in one batch.
+#define SEGMENT_CAPACITY 768
+#define MAX_RUNS 64
+/// How many channels ahead of the copies the input is prefetched.
+#define PREFETCH_CHANNELS 4
 
-/// Replays `count` segments onto slab row `dst` from channel plane `x`.
-typedef void (*replay_fn)(const segment *segs, size_t count, const float *x, size_t stride,
-                          float *dst);
+/// The segments of `width` consecutive taps (from `tap0`) and where their rows go.
+typedef struct {
+    const convrt_conv_geometry *g;
+    const segment *segs;
+    const size_t *first;  // tap tap0 + i has segments [first[i], first[i + 1])
+    size_t tap0, width, taps;
+    const float *x;
+    size_t plane;
+    float *dst;
+    size_t ldd;
+} tap_group;
+
+typedef void (*replay_fn)(const tap_group *group);
+
+/// Warms the cache with the input channel plane `x`'s segments of the group will read: taps
+/// with kw = 0 only, `extra` floats past each for the taps along w that follow.
+static inline void prefetch_channel(const tap_group *q, const float *x) {
+    const convrt_conv_geometry *g = q->g;
+    const size_t extra = (g->k_w - 1) * g->dilation_w;
+    for (size_t i = 0; i < q->width; i++) {
+        if ((q->tap0 + i) % g->k_w != 0) continue;
+        for (size_t s = q->first[i]; s < q->first[i + 1]; s++) {
+            if (q->segs[s].src < 0) continue;
+            const char *p = (const char *)(x + q->segs[s].src);
+            const size_t bytes = ((q->segs[s].n - 1) * g->stride_w + 1 + extra) * sizeof(float);
+            for (size_t o = 0; o < bytes + 63; o += 64) __builtin_prefetch(p + o, 0, 3);
+        }
+    }
+}
+
+// Every channel, every tap of the group: the same loop for each ISA, with its own copies.
+#define REPLAY_GROUP(q, ZERO, COPY1, COPY2)                                                      \
+    do {                                                                                         \
+        const convrt_conv_geometry *g_ = (q)->g;                                                 \
+        const size_t stride_ = g_->stride_w;                                                     \
+        for (size_t c = 0; c < g_->channels; c++) {                                              \
+            if (c == 0)                                                                          \
+                for (size_t p = 0; p < PREFETCH_CHANNELS && p < g_->channels; p++)               \
+                    prefetch_channel((q), (q)->x + p * (q)->plane);                              \
+            if (c + PREFETCH_CHANNELS < g_->channels)                                            \
+                prefetch_channel((q), (q)->x + (c + PREFETCH_CHANNELS) * (q)->plane);            \
+            const float *xc = (q)->x + c * (q)->plane;                                           \
+            for (size_t i = 0; i < (q)->width; i++) {                                            \
+                float *row = (q)->dst + (c * (q)->taps + (q)->tap0 + i) * (q)->ldd;              \
+                for (size_t s = (q)->first[i]; s < (q)->first[i + 1]; s++) {                     \
+                    const segment sg = (q)->segs[s];                                             \
+                    float *d = row + sg.t;                                                       \
+                    if (sg.src < 0) {                                                            \
+                        ZERO(d, sg.n);                                                           \
+                    } else if (stride_ == 1) {                                                   \
+                        COPY1(d, xc + sg.src, sg.n);                                             \
+                    } else if (stride_ == 2) {                                                   \
+                        COPY2(d, xc + sg.src, sg.n);                                             \
+                    } else {                                                                     \
+                        const float *s_ = xc + sg.src;                                           \
+                        for (size_t j = 0; j < sg.n; j++) d[j] = s_[j * stride_];                \
+                    }                                                                            \
+                }                                                                                \
+            }                                                                                    \
+        }                                                                                        \
+    } while (0)
 
 // MARK: - Portable replay
 
-static void replay_portable(const segment *segs, size_t count, const float *x, size_t stride,
-                            float *dst) {
-    for (size_t i = 0; i < count; i++) {
-        float *d = dst + segs[i].t;
-        const size_t n = segs[i].n;
-        if (segs[i].src < 0) {
-            memset(d, 0, n * sizeof(float));
-        } else if (stride == 1) {
-            memcpy(d, x + segs[i].src, n * sizeof(float));
-        } else {
-            const float *s = x + segs[i].src;
-            for (size_t j = 0; j < n; j++) d[j] = s[j * stride];
-        }
-    }
+static inline void zero_portable(float *d, size_t n) { memset(d, 0, n * sizeof(float)); }
+static inline void copy1_portable(float *d, const float *s, size_t n) { memcpy(d, s, n * sizeof(float)); }
+static inline void copy2_portable(float *restrict d, const float *restrict s, size_t n) {
+    for (size_t j = 0; j < n; j++) d[j] = s[2 * j];
+}
+
+static void replay_portable(const tap_group *q) {
+    REPLAY_GROUP(q, zero_portable, copy1_portable, copy2_portable);
 }
 
 // MARK: - AVX2 replay
@@ -55,53 +112,53 @@ static void replay_portable(const segment *segs, size_t count, const float *x, s
 #ifdef IM2COL_X86
 #define AVX2 __attribute__((target("avx2")))
 
-AVX2 static inline __m256i tail_mask(size_t n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
+// Tails are whole vectors ending at the run's end, overlapping the previous ones (the same
+// values are written twice): AMD before Zen 4 microcodes masked stores (~40 uops), and a
+// plain tail loop would become a memset/memcpy call. Runs under 4 floats store one by one.
 AVX2 static inline void zero_avx2(float *d, size_t n) {
     const __m256 z = _mm256_setzero_ps();
-    for (; n >= 8; n -= 8, d += 8) _mm256_storeu_ps(d, z);
-    if (n) _mm256_maskstore_ps(d, tail_mask(n), z);
+    if (n >= 8) {
+        size_t j = 0;
+        for (; j + 8 <= n; j += 8) _mm256_storeu_ps(d + j, z);
+        if (j < n) _mm256_storeu_ps(d + n - 8, z);
+    } else if (n >= 4) {
+        _mm_storeu_ps(d, _mm256_castps256_ps128(z));
+        _mm_storeu_ps(d + n - 4, _mm256_castps256_ps128(z));
+    } else {
+        d[0] = 0.0f;
+        if (n > 1) d[1] = 0.0f;
+        if (n > 2) d[2] = 0.0f;
+    }
 }
 
-// Masked loads never touch the lanes they leave out, so no read goes past the run.
 AVX2 static inline void copy1_avx2(float *d, const float *s, size_t n) {
-    for (; n >= 8; n -= 8, d += 8, s += 8) _mm256_storeu_ps(d, _mm256_loadu_ps(s));
-    if (n) {
-        const __m256i m = tail_mask(n);
-        _mm256_maskstore_ps(d, m, _mm256_maskload_ps(s, m));
+    if (n >= 8) {
+        size_t j = 0;
+        for (; j + 8 <= n; j += 8) _mm256_storeu_ps(d + j, _mm256_loadu_ps(s + j));
+        if (j < n) _mm256_storeu_ps(d + n - 8, _mm256_loadu_ps(s + n - 8));
+    } else if (n >= 4) {
+        _mm_storeu_ps(d, _mm_loadu_ps(s));
+        _mm_storeu_ps(d + n - 4, _mm_loadu_ps(s + n - 4));
+    } else {
+        d[0] = s[0];
+        if (n > 1) d[1] = s[1];
+        if (n > 2) d[2] = s[2];
     }
 }
 
-// Every other float: two loads, even lanes picked and put in order. A step reads s[0..15],
-// so it runs only while s[16] is still needed (the run's last read is s[2 * (n - 1)]).
+// Every other float: two loads, the even lanes picked and put in order. A step reads
+// s[0..15], so it runs only while s[16] is still needed (the run's last read is s[2n - 2]).
 AVX2 static inline void copy2_avx2(float *d, const float *s, size_t n) {
-    for (; n > 8; n -= 8, d += 8, s += 16) {
-        const __m256 lo = _mm256_loadu_ps(s), hi = _mm256_loadu_ps(s + 8);
+    size_t j = 0;
+    for (; j + 8 < n; j += 8) {
+        const __m256 lo = _mm256_loadu_ps(s + 2 * j), hi = _mm256_loadu_ps(s + 2 * j + 8);
         const __m256 even = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
-        _mm256_storeu_ps(d, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), 0xD8)));
+        _mm256_storeu_ps(d + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), 0xD8)));
     }
-    for (size_t j = 0; j < n; j++) d[j] = s[2 * j];
+    for (; j < n; j++) d[j] = s[2 * j];
 }
 
-AVX2 static void replay_avx2(const segment *segs, size_t count, const float *x, size_t stride,
-                             float *dst) {
-    for (size_t i = 0; i < count; i++) {
-        float *d = dst + segs[i].t;
-        const size_t n = segs[i].n;
-        if (segs[i].src < 0) {
-            zero_avx2(d, n);
-        } else if (stride == 1) {
-            copy1_avx2(d, x + segs[i].src, n);
-        } else if (stride == 2) {
-            copy2_avx2(d, x + segs[i].src, n);
-        } else {
-            const float *s = x + segs[i].src;
-            for (size_t j = 0; j < n; j++) d[j] = s[j * stride];
-        }
-    }
-}
+AVX2 static void replay_avx2(const tap_group *q) { REPLAY_GROUP(q, zero_avx2, copy1_avx2, copy2_avx2); }
 #endif
 
 static replay_fn pick_replay(void) {
@@ -142,10 +199,10 @@ static void push(segment *segs, size_t *count, size_t t, size_t n, ptrdiff_t src
     segs[(*count)++] = (segment){(uint32_t)t, (uint32_t)n, src};
 }
 
-/// Segments of tap (kd, kh, kw) for up to RUNS_PER_BATCH runs from `*pos` (advanced past them)
-/// to slab column `end`.
+/// Segments of tap (kd, kh, kw) for up to `runs` runs from `*pos` (advanced past them) to slab
+/// column `end`.
 static size_t build_segments(const convrt_conv_geometry *g, size_t kd, size_t kh, size_t kw,
-                             walk_pos *pos, size_t end, segment *segs) {
+                             walk_pos *pos, size_t end, size_t runs, segment *segs) {
     const ptrdiff_t shift_d = (ptrdiff_t)(kd * g->dilation_d) - (ptrdiff_t)g->pad_d;
     const ptrdiff_t shift_h = (ptrdiff_t)(kh * g->dilation_h) - (ptrdiff_t)g->pad_h;
     const ptrdiff_t shift_w = (ptrdiff_t)(kw * g->dilation_w) - (ptrdiff_t)g->pad_w;
@@ -153,7 +210,7 @@ static size_t build_segments(const convrt_conv_geometry *g, size_t kd, size_t kh
     valid_range(shift_w, g->stride_w, g->in_w, g->out_w, &lo, &hi);
     size_t count = 0;
     walk_pos p = *pos;
-    for (size_t run = 0; run < RUNS_PER_BATCH && p.t < end; run++) {
+    for (size_t run = 0; run < runs && p.t < end; run++) {
         const size_t stop = p.ow + (g->out_w - p.ow < end - p.t ? g->out_w - p.ow : end - p.t);
         const ptrdiff_t id = (ptrdiff_t)(p.od * g->stride_d) + shift_d;
         const ptrdiff_t ih = (ptrdiff_t)(p.oh * g->stride_h) + shift_h;
@@ -184,18 +241,28 @@ void convrt_im2col_block(const convrt_conv_geometry *g, const float *x, size_t n
         replay = pick_replay();
         atomic_store_explicit(&picked, replay, memory_order_relaxed);
     }
-    const size_t out_hw = g->out_h * g->out_w, plane = g->in_d * g->in_h * g->in_w;
+    const size_t out_hw = g->out_h * g->out_w;
     const size_t taps = g->k_d * g->k_h * g->k_w;
-    segment segs[MAX_SEGMENTS];
+    // Segments of `group` taps x `runs` runs at a time (at most 3 per run).
+    size_t runs = SEGMENT_CAPACITY / (3 * taps);
+    runs = runs < 1 ? 1 : runs > MAX_RUNS ? MAX_RUNS : runs;
+    const size_t group = SEGMENT_CAPACITY / (3 * runs) < taps ? SEGMENT_CAPACITY / (3 * runs) : taps;
+    segment segs[SEGMENT_CAPACITY];
+    size_t first[SEGMENT_CAPACITY / 3 + 1];
+    tap_group q = {g, segs, first, 0, 0, taps, x, g->in_d * g->in_h * g->in_w, dst, ldd};
     walk_pos batch = {0, n0 / out_hw, n0 % out_hw / g->out_w, n0 % g->out_w};
     while (batch.t < count) {
         walk_pos next = batch;
-        for (size_t tap = 0; tap < taps; tap++) {
-            const size_t kw = tap % g->k_w, kh = tap / g->k_w % g->k_h, kd = tap / (g->k_w * g->k_h);
-            next = batch;
-            const size_t n = build_segments(g, kd, kh, kw, &next, count, segs);
-            for (size_t c = 0; c < g->channels; c++)
-                replay(segs, n, x + c * plane, g->stride_w, dst + (c * taps + tap) * ldd);
+        for (q.tap0 = 0; q.tap0 < taps; q.tap0 += group) {
+            q.width = taps - q.tap0 < group ? taps - q.tap0 : group;
+            first[0] = 0;
+            for (size_t i = 0; i < q.width; i++) {
+                const size_t tap = q.tap0 + i;
+                const size_t kw = tap % g->k_w, kh = tap / g->k_w % g->k_h, kd = tap / (g->k_w * g->k_h);
+                next = batch;
+                first[i + 1] = first[i] + build_segments(g, kd, kh, kw, &next, count, runs, segs + first[i]);
+            }
+            replay(&q);
         }
         batch = next;
     }

@@ -29,7 +29,7 @@ public final class CompiledModel: @unchecked Sendable {
     /// Runs the model on named inputs; returns the outputs by name.
     public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
         let plan = try plan(for: inputs.mapValues(\.shape))
-        return try arenas.withArena(bytes: PlanExecutor.runBytes(plan)) { try PlanExecutor.run(plan, inputs: inputs, arena: $0) }
+        return try arenas.withArena(bytes: plan.memory.arenaBytes) { try PlanExecutor.run(plan, inputs: inputs, arena: $0) }
     }
 
     /// How many distinct input shapes have been planned (for tests and `inspect`).
