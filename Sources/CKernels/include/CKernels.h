@@ -15,6 +15,9 @@
 
 #include <stddef.h>
 
+#include "convrt_im2col.h"
+#include "convrt_pool.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -27,15 +27,15 @@ public struct MemoryPlan: Sendable {
 struct StepScratch {
     /// A copy of the input padded with reflect/replicate/circular.
     var paddedInput = 0
-    /// One output plane of accumulators (direct), or one image-group's im2col matrix (GEMM).
+    /// One output plane of accumulators (direct), or the per-thread im2col slabs (GEMM).
     var accumulator = 0
     var total: Int { paddedInput + accumulator }
 
     init(_ step: PlanStep, shapes: [String: [Int]]) {
         guard case .conv(let a, _, _, _) = step.kernel, let x = shapes[step.inputs[0]], let y = shapes[step.output] else { return }
         accumulator = y.suffix(a.spatialRank).reduce(1, *)
-        if case .gemm = step.convAlgorithm {
-            accumulator = GEMMConv.columnsFloats(PlanExecutor.convShape(a, inShape: x, outShape: y))
+        if case .gemm(let gemm) = step.convAlgorithm {
+            accumulator = gemm.workspaceFloats(PlanExecutor.convShape(a, inShape: x, outShape: y))
         }
         if !a.transposed, a.paddingMode != .zeros {
             let (begin, end) = a.padBeginEnd
