@@ -9,7 +9,8 @@
 #define DC_PREFIX dwconv_avx2
 #define DC_VEC __m256
 #define DC_W 8
-#define DC_NV1 8
+#define DC_ROWS1 2
+#define DC_NV1 7
 #define DC_NV2 4
 #define DC_NV3 3
 #define DC_NV4 2
@@ -28,10 +29,15 @@
 #define DC_MASK(n) _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
 #define DC_LOADM(p, m) _mm256_maskload_ps((p), (m))
 #define DC_STOREM(p, m, x) _mm256_maskstore_ps((p), (m), (x))
+// {p[0], p[2], ..., p[14]}: pick the even lanes of two vectors, then order the 64-bit pairs.
+#define DC_EVENS(p)                                                                                 \
+    _mm256_castpd_ps(_mm256_permute4x64_pd(                                                         \
+        _mm256_castps_pd(_mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps((p) + 8), 0x88)), 0xD8))
 
 #include "dwconv_template.h"
 
-static const dwconv_kernel_set set = {.name = "dwconv_avx2", .isa = CONVRT_ISA_AVX2, .w = DC_W, .band = DC_BANDS};
+static const dwconv_kernel_set set = {.name = "dwconv_avx2", .isa = CONVRT_ISA_AVX2, .w = DC_W, .band = DC_BANDS,
+                                       .gather_row = DC_GATHER_ROW};
 
 const dwconv_kernel_set *dwconv_kernels_avx2(void) { return &set; }
 

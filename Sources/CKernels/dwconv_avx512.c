@@ -8,6 +8,7 @@
 #define DC_PREFIX dwconv_avx512
 #define DC_VEC __m512
 #define DC_W 16
+#define DC_ROWS1 2
 #define DC_NV1 8
 #define DC_NV2 6
 #define DC_NV3 4
@@ -27,10 +28,13 @@
 #define DC_MASK(n) ((__mmask16)((1u << (n)) - 1u))
 #define DC_LOADM(p, m) _mm512_maskz_loadu_ps((m), (p))
 #define DC_STOREM(p, m, x) _mm512_mask_storeu_ps((p), (m), (x))
+#define DC_EVENS(p) \
+    _mm512_permutex2var_ps(_mm512_loadu_ps(p), _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), _mm512_loadu_ps((p) + 16))
 
 #include "dwconv_template.h"
 
-static const dwconv_kernel_set set = {.name = "dwconv_avx512", .isa = CONVRT_ISA_AVX512, .w = DC_W, .band = DC_BANDS};
+static const dwconv_kernel_set set = {.name = "dwconv_avx512", .isa = CONVRT_ISA_AVX512, .w = DC_W, .band = DC_BANDS,
+                                       .gather_row = DC_GATHER_ROW};
 
 const dwconv_kernel_set *dwconv_kernels_avx512(void) { return &set; }
 

@@ -39,8 +39,8 @@ static size_t span(size_t n, size_t stride, size_t k, size_t dilation) {
     return (n - 1) * stride + (k - 1) * dilation + 1;
 }
 
-/// Floats before the band in a worker's scratch: tap offsets plus alignment slack.
-static size_t offsets_floats(size_t taps) { return 2 * taps + 2 + 16; }
+/// Floats before the band in a worker's scratch: tap offsets, phase spans, alignment slack.
+static size_t offsets_floats(size_t taps, size_t stride) { return 2 * taps + 4 * stride + 2 + 16; }
 
 /// Scratch floats per input channel of a band of bd x bh output rows.
 static size_t channel_floats(const convrt_dwconv_plan *p, size_t bd, size_t bh) {
@@ -88,7 +88,7 @@ int convrt_dwconv_plan_make(convrt_isa isa, const convrt_dwconv_shape *shape, si
     plan->span_h = span(bh, s->stride[1], s->kernel[1], s->dilation[1]);
     plan->channel_floats = plan->span_d * plan->span_h * plan->row_stride;
     plan->items = base * plan->bands_d * plan->bands_h;
-    plan->scratch_floats = offsets_floats(plan->taps) + s->cin_g * plan->channel_floats;
+    plan->scratch_floats = offsets_floats(plan->taps, s->stride[2]) + s->cin_g * plan->channel_floats;
     return 0;
 }
 
@@ -131,47 +131,48 @@ void convrt_dwconv_item_output(const convrt_dwconv_plan *plan, size_t item, size
     *length = ((b.ods - 1) * s->out[1] + b.ohs) * s->out[2];
 }
 
-/// One padded scratch row from input row `src` (NULL: a padding row).
-static void fill_row(const convrt_dwconv_plan *p, const float *src, float *dst) {
+/// Where the input lies in phase `phase` of a padded row: indices [lo, lo + count) hold
+/// src[i*s + phase - pad]; the rest is padding (zeros).
+typedef struct {
+    size_t lo, count;
+} phase_span;
+
+static phase_span phase_at(const convrt_dwconv_plan *p, size_t phase) {
     const size_t len = p->row_len, stride = p->s.stride[2], iw = p->s.in[2], pad = p->s.pad[2];
-    if (!src) {
-        memset(dst, 0, p->row_stride * sizeof(float));
-        return;
-    }
-    if (stride == 1) {
-        const size_t left = min_size(pad, len);
-        const size_t count = min_size(iw, len - left);
-        memset(dst, 0, left * sizeof(float));
-        memcpy(dst + left, src, count * sizeof(float));
-        memset(dst + left + count, 0, (len - left - count) * sizeof(float));
-        return;
-    }
-    for (size_t phase = 0; phase < stride; phase++) {
-        float *out = dst + phase * len;
-        for (size_t i = 0; i < len; i++) {
-            const size_t q = i * stride + phase;  // padded column
-            out[i] = q >= pad && q - pad < iw ? src[q - pad] : 0.0f;
-        }
-    }
+    // pad <= i*s + phase < pad + iw
+    const size_t lo = min_size(len, pad > phase ? ceil_div(pad - phase, stride) : 0);
+    const size_t hi = pad + iw > phase ? min_size(len, ceil_div(pad + iw - phase, stride)) : 0;
+    return (phase_span){lo, hi > lo ? hi - lo : 0};
 }
 
-/// Copies the rows band `b` reads, for the group's input channels, into `band`.
-static void fill_band(const convrt_dwconv_plan *p, const band_pos *b, const float *x, float *band) {
+/// Copies the rows band `b` reads, for the group's input channels, into `band`, whose
+/// padding columns are already zero (they are the same for every row).
+static void fill_band(const convrt_dwconv_plan *p, const dwconv_kernel_set *set, const phase_span *phases,
+                      const band_pos *b, const float *x, float *band) {
     const convrt_dwconv_shape *s = &p->s;
-    const size_t in_plane = s->in[0] * s->in[1] * s->in[2];
+    const size_t in_plane = s->in[0] * s->in[1] * s->in[2], stride = s->stride[2];
     const size_t rows_d = span(b->ods, s->stride[0], s->kernel[0], s->dilation[0]);
     const size_t rows_h = span(b->ohs, s->stride[1], s->kernel[1], s->dilation[1]);
+    const size_t d0 = b->od0 * s->stride[0], h0 = b->oh0 * s->stride[1];  // padded coordinates
     for (size_t c = 0; c < s->cin_g; c++) {
         const float *plane = x + ((b->n * s->groups + b->g) * s->cin_g + c) * in_plane;
-        float *channel = band + c * p->channel_floats;
         for (size_t dp = 0; dp < rows_d; dp++) {
-            const size_t d = b->od0 * s->stride[0] + dp;  // padded input depth
+            const size_t d = d0 + dp;
             const int d_in = d >= s->pad[0] && d - s->pad[0] < s->in[0];
-            for (size_t hp = 0; hp < rows_h; hp++) {
-                const size_t h = b->oh0 * s->stride[1] + hp;
-                const int inside = d_in && h >= s->pad[1] && h - s->pad[1] < s->in[1];
-                const float *src = inside ? plane + ((d - s->pad[0]) * s->in[1] + (h - s->pad[1])) * s->in[2] : NULL;
-                fill_row(p, src, channel + (dp * p->span_h + hp) * p->row_stride);
+            float *dst = band + c * p->channel_floats + dp * p->span_h * p->row_stride;
+            for (size_t hp = 0; hp < rows_h; hp++, dst += p->row_stride) {
+                const size_t h = h0 + hp;
+                if (!d_in || h < s->pad[1] || h - s->pad[1] >= s->in[1]) {
+                    memset(dst, 0, p->row_stride * sizeof(float));
+                    continue;
+                }
+                const float *src = plane + ((d - s->pad[0]) * s->in[1] + (h - s->pad[1])) * s->in[2];
+                for (size_t phase = 0; phase < stride; phase++) {
+                    const phase_span f = phases[phase];
+                    if (f.count)
+                        set->gather_row(dst + phase * p->row_len + f.lo, src + (f.lo * stride + phase - s->pad[2]),
+                                        f.count, stride);
+                }
             }
         }
     }
@@ -202,7 +203,11 @@ int convrt_dwconv_run(const convrt_dwconv_plan *plan, const float *packed, const
     const convrt_dwconv_shape *s = &plan->s;
     ptrdiff_t *off = align_up(scratch, sizeof(ptrdiff_t));
     tap_offsets(plan, off);
-    float *band = align_up(off + plan->taps, 64);
+    phase_span *phases = (phase_span *)(off + plan->taps);
+    for (size_t phase = 0; phase < s->stride[2]; phase++) phases[phase] = phase_at(plan, phase);
+    float *band = align_up(phases + s->stride[2], 64);
+    // Padding columns stay zero from here on: rows only ever write their input span.
+    memset(band, 0, s->cin_g * plan->channel_floats * sizeof(float));
     const size_t out_plane = s->out[0] * s->out[1] * s->out[2];
     const size_t cout = s->groups * s->cout_g;
     dwconv_args a;
@@ -218,7 +223,7 @@ int convrt_dwconv_run(const convrt_dwconv_plan *plan, const float *packed, const
     a.x = band;
     for (size_t item = item_begin; item < item_end; item++) {
         const band_pos b = band_at(plan, item);
-        fill_band(plan, &b, x, band);
+        fill_band(plan, set, phases, &b, x, band);
         a.rows_d = b.ods, a.rows_h = b.ohs;
         for (size_t o0 = 0; o0 < s->cout_g; o0 += CONVRT_DWCONV_MO) {
             const size_t mo = min_size(CONVRT_DWCONV_MO, s->cout_g - o0);

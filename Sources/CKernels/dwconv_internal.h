@@ -36,6 +36,8 @@ typedef struct {
     int isa;
     size_t w;           // vector width in floats
     dwconv_band_fn band[CONVRT_DWCONV_MO];  // [mo - 1]
+    // dst[i] = src[i * stride] for i < n.
+    void (*gather_row)(float *dst, const float *src, size_t n, size_t stride);
 } dwconv_kernel_set;
 
 /// Each returns NULL when its ISA is not compiled for this architecture.

@@ -20,6 +20,7 @@ static inline void dwconv_neon_store_first(float *p, int n, float32x4_t x) {
 #define DC_PREFIX dwconv_neon
 #define DC_VEC float32x4_t
 #define DC_W 4
+#define DC_ROWS1 2
 #define DC_NV1 8
 #define DC_NV2 6
 #define DC_NV3 4
@@ -38,10 +39,12 @@ static inline void dwconv_neon_store_first(float *p, int n, float32x4_t x) {
 #define DC_MASK(n) (n)
 #define DC_LOADM(p, m) dwconv_neon_load_first((p), (m))
 #define DC_STOREM(p, m, x) dwconv_neon_store_first((p), (m), (x))
+#define DC_EVENS(p) vld2q_f32(p).val[0]
 
 #include "dwconv_template.h"
 
-static const dwconv_kernel_set set = {.name = "dwconv_neon", .isa = CONVRT_ISA_NEON, .w = DC_W, .band = DC_BANDS};
+static const dwconv_kernel_set set = {.name = "dwconv_neon", .isa = CONVRT_ISA_NEON, .w = DC_W, .band = DC_BANDS,
+                                       .gather_row = DC_GATHER_ROW};
 
 const dwconv_kernel_set *dwconv_kernels_neon(void) { return &set; }
 
