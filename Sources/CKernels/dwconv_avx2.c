@@ -10,7 +10,8 @@
 #define DC_VEC __m256
 #define DC_W 8
 #define DC_ROWS1 2
-#define DC_NV1 7
+#define DC_SQNV 8
+#define DC_NV1 6
 #define DC_NV2 4
 #define DC_NV3 3
 #define DC_NV4 2
@@ -37,6 +38,7 @@
 #include "dwconv_template.h"
 
 static const dwconv_kernel_set set = {.name = "dwconv_avx2", .isa = CONVRT_ISA_AVX2, .w = DC_W, .band = DC_BANDS,
+                                       .square = DC_SQUARES,
                                        .gather_row = DC_GATHER_ROW};
 
 const dwconv_kernel_set *dwconv_kernels_avx2(void) { return &set; }

@@ -9,6 +9,7 @@
 #define DC_VEC __m512
 #define DC_W 16
 #define DC_ROWS1 2
+#define DC_SQNV 8
 #define DC_NV1 8
 #define DC_NV2 6
 #define DC_NV3 4
@@ -34,6 +35,7 @@
 #include "dwconv_template.h"
 
 static const dwconv_kernel_set set = {.name = "dwconv_avx512", .isa = CONVRT_ISA_AVX512, .w = DC_W, .band = DC_BANDS,
+                                       .square = DC_SQUARES,
                                        .gather_row = DC_GATHER_ROW};
 
 const dwconv_kernel_set *dwconv_kernels_avx512(void) { return &set; }

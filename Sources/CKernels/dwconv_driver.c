@@ -191,6 +191,14 @@ static void tap_offsets(const convrt_dwconv_plan *p, ptrdiff_t *off) {
             }
 }
 
+/// The compiled-geometry depthwise kernel for this shape, or NULL.
+static dwconv_square_fn square_kernel(const dwconv_kernel_set *set, const convrt_dwconv_shape *s) {
+    const size_t k = s->kernel[2];
+    if (s->cin_g != 1 || s->kernel[0] != 1 || s->kernel[1] != k || s->dilation[2] != 1) return NULL;
+    if (k < 3 || k > DWCONV_SQUARE_K(DWCONV_SQUARE_KS - 1) || k % 2 == 0 || s->stride[2] > 2) return NULL;
+    return set->square[(k - 3) / 2][s->stride[2] - 1];
+}
+
 static void *align_up(void *p, size_t alignment) {
     return (void *)(((uintptr_t)p + alignment - 1) & ~(uintptr_t)(alignment - 1));
 }
@@ -219,6 +227,9 @@ int convrt_dwconv_run(const convrt_dwconv_plan *plan, const float *packed, const
     a.in_step_h = s->stride[1] * plan->row_stride;
     a.out_step_d = s->out[1] * s->out[2], a.out_step_h = s->out[2];
     a.ow = s->out[2];
+    a.row_len = plan->row_len;
+    a.kh_step = s->dilation[1] * plan->row_stride;
+    const dwconv_square_fn square = square_kernel(set, s);
     a.pre = e->pre, a.post = e->post;
     a.x = band;
     for (size_t item = item_begin; item < item_end; item++) {
@@ -233,7 +244,11 @@ int convrt_dwconv_run(const convrt_dwconv_plan *plan, const float *packed, const
             a.y = y + at;
             a.residual = e->residual ? e->residual + at : NULL;
             a.bias = e->bias ? e->bias + o : NULL;
-            set->band[mo - 1](&a);
+            if (square) {
+                square(&a, mo);
+            } else {
+                set->band[mo - 1](&a);
+            }
         }
     }
     return 0;

@@ -23,6 +23,8 @@ typedef struct {
     size_t in_step_d, in_step_h;    // scratch floats between consecutive output rows
     size_t out_step_d, out_step_h;  // output floats between consecutive output rows
     size_t ow;               // output row length
+    size_t row_len;          // floats per phase of a scratch row
+    size_t kh_step;          // scratch floats between kernel rows: dilation_h * row_stride
     const float *bias;       // bias of the tile's first channel, or NULL
     convrt_dwconv_activation pre, post;
 } dwconv_args;
@@ -30,12 +32,20 @@ typedef struct {
 /// Computes one tile of `mo` output channels (fixed per function) over a band.
 typedef void (*dwconv_band_fn)(const dwconv_args *a);
 
+/// Square depthwise kernels with their geometry compiled in (2-D, kernel K x K, stride_w S,
+/// dilation_w 1; any stride_h / dilation_h), for K in DWCONV_SQUARE_K and S in 1..2.
+#define DWCONV_SQUARE_KS 3  // K = 3, 5, 7
+#define DWCONV_SQUARE_K(i) (3 + 2 * (i))
+/// Computes each of the `mo` channels of a tile (cin_g == 1) over a band.
+typedef void (*dwconv_square_fn)(const dwconv_args *a, size_t mo);
+
 /// One ISA's kernels.
 typedef struct {
     const char *name;   // "dwconv_avx2"
     int isa;
     size_t w;           // vector width in floats
     dwconv_band_fn band[CONVRT_DWCONV_MO];  // [mo - 1]
+    dwconv_square_fn square[DWCONV_SQUARE_KS][2];  // [(K - 3) / 2][S - 1]
     // dst[i] = src[i * stride] for i < n.
     void (*gather_row)(float *dst, const float *src, size_t n, size_t stride);
 } dwconv_kernel_set;

@@ -21,6 +21,7 @@ static inline void dwconv_neon_store_first(float *p, int n, float32x4_t x) {
 #define DC_VEC float32x4_t
 #define DC_W 4
 #define DC_ROWS1 2
+#define DC_SQNV 8
 #define DC_NV1 8
 #define DC_NV2 6
 #define DC_NV3 4
@@ -44,6 +45,7 @@ static inline void dwconv_neon_store_first(float *p, int n, float32x4_t x) {
 #include "dwconv_template.h"
 
 static const dwconv_kernel_set set = {.name = "dwconv_neon", .isa = CONVRT_ISA_NEON, .w = DC_W, .band = DC_BANDS,
+                                       .square = DC_SQUARES,
                                        .gather_row = DC_GATHER_ROW};
 
 const dwconv_kernel_set *dwconv_kernels_neon(void) { return &set; }

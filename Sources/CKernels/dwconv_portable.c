@@ -7,6 +7,7 @@
 #define DC_VEC float
 #define DC_W 1
 #define DC_ROWS1 1
+#define DC_SQNV 8
 #define DC_NV1 8
 #define DC_NV2 4
 #define DC_NV3 2
@@ -30,6 +31,7 @@
 #include "dwconv_template.h"
 
 static const dwconv_kernel_set set = {.name = "dwconv_portable", .isa = CONVRT_ISA_PORTABLE, .w = DC_W, .band = DC_BANDS,
+                                       .square = DC_SQUARES,
                                        .gather_row = DC_GATHER_ROW};
 
 const dwconv_kernel_set *dwconv_kernels_portable(void) { return &set; }

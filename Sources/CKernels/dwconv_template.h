@@ -13,6 +13,7 @@
 //   DC_LEAKY(x, s)        x > 0 ? x : x * s, lane-wise
 //   DC_MASK_T, DC_MASK(n) a mask of the first n lanes (0 < n <= W)
 //   DC_LOADM(p, m) DC_STOREM(p, m, x)   masked load (zero elsewhere) and store
+//   DC_SQNV               vectors per step of the square depthwise kernels (<= DWCONV_NV_MAX)
 //   DC_EVENS(p)           optional: the vector {p[0], p[2], ..., p[2W-2]} (reads 2W floats)
 #include "dwconv_internal.h"
 
@@ -71,9 +72,10 @@ DC_INLINE void dc_activate(DC_ACC *acc, const convrt_dwconv_activation *act, con
 }
 
 // `rows` consecutive output rows (in_step / out_step apart) of mo channels, nv vectors from
-// column 0 of x/y/residual; the last vector is cut to the mask when `partial`.
+// column 0 of x/y/residual; the last vector is cut to `tail` lanes when `partial` (the mask
+// is made after the loop: it would take a register the accumulators need).
 DC_INLINE void dc_tile(const dwconv_args *a, const float *x, float *y, const float *residual, size_t in_step,
-                       size_t out_step, int partial, DC_MASK_T m, const int rows, const int mo, const int nv) {
+                       size_t out_step, int partial, size_t tail, const int rows, const int mo, const int nv) {
     DC_ACC acc;
     DC_UNROLL for (int i = 0; i < rows; i++) DC_UNROLL for (int r = 0; r < mo; r++)
         DC_UNROLL for (int v = 0; v < nv; v++) acc.v[i][r][v] = DC_ZERO();
@@ -96,6 +98,7 @@ DC_INLINE void dc_tile(const dwconv_args *a, const float *x, float *y, const flo
         }
     }
     // Epilogue while in registers: bias, pre-activation, residual, post-activation.
+    const DC_MASK_T m = DC_MASK((int)tail);
     if (a->bias) {
         DC_UNROLL for (int r = 0; r < mo; r++) {
             const DC_VEC b = DC_BCAST(a->bias + r);
@@ -119,43 +122,46 @@ DC_INLINE void dc_tile(const dwconv_args *a, const float *x, float *y, const flo
     }
 }
 
-// `rows` output rows: chunks of the tile's widest vector count, the last chunk narrower.
+// `rows` output rows in chunks of at most nv_max vectors, balanced (7 vectors with nv_max 6:
+// 4 + 3, not 6 + 1); the last chunk ends with the partial vector.
 DC_INLINE void dc_rows(const dwconv_args *a, const float *x, float *y, const float *residual, size_t vectors,
-                       size_t tail, DC_MASK_T m, const int rows, const int mo, const int nv_max) {
-    for (size_t v0 = 0; v0 < vectors; v0 += (size_t)nv_max) {
-        const size_t left = vectors - v0;
-        const int nv = left < (size_t)nv_max ? (int)left : nv_max;
-        const int partial = left == (size_t)nv && tail < DC_W;
+                       size_t tail, const int rows, const int mo, const int nv_max) {
+    const size_t chunks = (vectors + (size_t)nv_max - 1) / (size_t)nv_max;
+    const size_t base = vectors / chunks, extra = vectors % chunks;
+    size_t v0 = 0;
+    for (size_t k = 0; k < chunks; k++) {
+        const int nv = (int)(base + (k < extra));
+        const int partial = k == chunks - 1 && tail < DC_W;
         const size_t col = v0 * DC_W;
         const float *res = residual ? residual + col : NULL;
         switch (nv) {
 #define DC_CASE(n)                                                                                  \
     case n:                                                                                         \
         if (n <= nv_max)                                                                            \
-            dc_tile(a, x + col, y + col, res, a->in_step_h, a->out_step_h, partial, m, rows, mo, n); \
+            dc_tile(a, x + col, y + col, res, a->in_step_h, a->out_step_h, partial, tail, rows, mo, n); \
         break;
             DC_CASE(1) DC_CASE(2) DC_CASE(3) DC_CASE(4) DC_CASE(5) DC_CASE(6) DC_CASE(7) DC_CASE(8)
 #undef DC_CASE
         default: break;
         }
+        v0 += (size_t)nv;
     }
 }
 
 DC_INLINE void dc_band(const dwconv_args *a, const int mo, const int rows, const int nv_max) {
     const size_t vectors = (a->ow + DC_W - 1) / DC_W;
     const size_t tail = a->ow - (vectors - 1) * DC_W;  // lanes of the last vector, 1..W
-    const DC_MASK_T m = DC_MASK((int)tail);
     for (size_t d = 0; d < a->rows_d; d++) {
         size_t h = 0;
         for (; rows > 1 && h + (size_t)rows <= a->rows_h; h += (size_t)rows) {
             const size_t o = d * a->out_step_d + h * a->out_step_h;
             dc_rows(a, a->x + d * a->in_step_d + h * a->in_step_h, a->y + o, a->residual ? a->residual + o : NULL,
-                    vectors, tail, m, rows, mo, nv_max);
+                    vectors, tail, rows, mo, nv_max);
         }
         for (; h < a->rows_h; h++) {
             const size_t o = d * a->out_step_d + h * a->out_step_h;
             dc_rows(a, a->x + d * a->in_step_d + h * a->in_step_h, a->y + o, a->residual ? a->residual + o : NULL,
-                    vectors, tail, m, 1, mo, nv_max);
+                    vectors, tail, 1, mo, nv_max);
         }
     }
 }
@@ -190,6 +196,92 @@ DC_DEFINE(1, DC_ROWS1, DC_NV1)
 DC_DEFINE(2, 1, DC_NV2)
 DC_DEFINE(3, 1, DC_NV3)
 DC_DEFINE(4, 1, DC_NV4)
+
+
+// MARK: - Square depthwise kernels (geometry compiled in)
+
+// nv vectors of one output row of one channel: rows[kh] is input row kh (phase 0) at the
+// first column, L the phase length; weight t at w[t * ws], broadcast once per tap.
+DC_INLINE void dc_square_tile(const dwconv_args *a, const float *const *rows, size_t L, const float *w, size_t ws,
+                              float *y, const float *residual, int partial, size_t tail, const int K, const int S,
+                              const int nv) {
+    DC_ACC acc;
+    DC_UNROLL for (int v = 0; v < nv; v++) acc.v[0][0][v] = DC_ZERO();
+    DC_UNROLL for (int kh = 0; kh < K; kh++) {
+        DC_UNROLL for (int kw = 0; kw < K; kw++) {
+            const float *p = rows[kh] + (kw % S) * L + kw / S;
+            const DC_VEC wv = DC_BCAST(w + (size_t)(kh * K + kw) * ws);
+            DC_UNROLL for (int v = 0; v < nv; v++) acc.v[0][0][v] = DC_FMA(wv, DC_LOAD(p + v * DC_W), acc.v[0][0][v]);
+        }
+    }
+    const DC_MASK_T m = DC_MASK((int)tail);
+    if (a->bias) {
+        const DC_VEC b = DC_BCAST(a->bias);
+        DC_UNROLL for (int v = 0; v < nv; v++) acc.v[0][0][v] = DC_ADD(acc.v[0][0][v], b);
+    }
+    if (a->pre.kind != CONVRT_ACT_NONE) dc_activate(&acc, &a->pre, 1, 1, nv);
+    if (residual) {
+        DC_UNROLL for (int v = 0; v < nv; v++)
+            acc.v[0][0][v] = DC_ADD(acc.v[0][0][v], dc_load_part(residual + v * DC_W, partial && v == nv - 1, m));
+    }
+    if (a->post.kind != CONVRT_ACT_NONE) dc_activate(&acc, &a->post, 1, 1, nv);
+    DC_UNROLL for (int v = 0; v < nv; v++) dc_store_part(y + v * DC_W, acc.v[0][0][v], partial && v == nv - 1, m);
+}
+
+// Channel r of the tile (weights [t][mo], bias and output of channel r) over the band.
+DC_INLINE void dc_square_band(dwconv_args a, size_t mo, const int K, const int S) {
+    const size_t vectors = (a.ow + DC_W - 1) / DC_W;
+    const size_t tail = a.ow - (vectors - 1) * DC_W;
+    const size_t chunks = (vectors + DC_SQNV - 1) / DC_SQNV;
+    const size_t base = vectors / chunks, extra = vectors % chunks;
+    const size_t L = a.row_len, kh_step = a.kh_step;
+    const float *w = a.w;
+    float *y0 = a.y;
+    const float *bias = a.bias, *res0 = a.residual;
+    for (size_t r = 0; r < mo; r++) {
+        a.bias = bias ? bias + r : NULL;
+        for (size_t d = 0; d < a.rows_d; d++) {
+            for (size_t h = 0; h < a.rows_h; h++) {
+                const float *x = a.x + d * a.in_step_d + h * a.in_step_h;
+                const size_t o = r * a.out_plane + d * a.out_step_d + h * a.out_step_h;
+                float *y = y0 + o;
+                const float *res = res0 ? res0 + o : NULL;
+                size_t col = 0;
+                for (size_t k = 0; k < chunks; k++) {
+                    const int nv = (int)(base + (k < extra));
+                    const int partial = k == chunks - 1 && tail < DC_W;
+                    const float *cr[7];
+                    DC_UNROLL for (int kh = 0; kh < K; kh++) cr[kh] = x + (size_t)kh * kh_step + col;
+                    switch (nv) {
+#define DC_SQ_CASE(n)                                                                                           \
+    case n:                                                                                                     \
+        if (n <= DC_SQNV)                                                                                       \
+            dc_square_tile(&a, cr, L, w + r, mo, y + col, res ? res + col : NULL, partial, tail, K, S, n);      \
+        break;
+                        DC_SQ_CASE(1) DC_SQ_CASE(2) DC_SQ_CASE(3) DC_SQ_CASE(4)
+                        DC_SQ_CASE(5) DC_SQ_CASE(6) DC_SQ_CASE(7) DC_SQ_CASE(8)
+#undef DC_SQ_CASE
+                    default: break;
+                    }
+                    col += (size_t)nv * DC_W;
+                }
+            }
+        }
+    }
+}
+
+#define DC_SQUARE_FN(k, s) DC_CAT(DC_PREFIX, DC_CAT(_k##k, _s##s))
+#define DC_SQUARE_DEFINE(k, s) \
+    DC_TARGET static void DC_SQUARE_FN(k, s)(const dwconv_args *a, size_t mo) { dc_square_band(*a, mo, k, s); }
+DC_SQUARE_DEFINE(3, 1)
+DC_SQUARE_DEFINE(3, 2)
+DC_SQUARE_DEFINE(5, 1)
+DC_SQUARE_DEFINE(5, 2)
+DC_SQUARE_DEFINE(7, 1)
+DC_SQUARE_DEFINE(7, 2)
+#define DC_SQUARES                                                                     \
+    {{DC_SQUARE_FN(3, 1), DC_SQUARE_FN(3, 2)}, {DC_SQUARE_FN(5, 1), DC_SQUARE_FN(5, 2)}, \
+     {DC_SQUARE_FN(7, 1), DC_SQUARE_FN(7, 2)}}
 
 #define DC_BANDS {DC_FN(1), DC_FN(2), DC_FN(3), DC_FN(4)}
 #define DC_GATHER_ROW DC_CAT(DC_PREFIX, _gather_row)

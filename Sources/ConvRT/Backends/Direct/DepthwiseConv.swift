@@ -7,7 +7,7 @@ import CKernels
 /// row of vectors over every (input channel, tap). No im2col; 1-D, 2-D and 3-D alike.
 ///
 /// Bias, ReLU/clamp/LeakyReLU and the residual are applied in the kernel's store; other
-/// activations run right after each item, while its output is still in cache.
+/// activations run afterwards over each worker's items.
 struct DepthwiseConv: @unchecked Sendable {
     /// Weights in the kernel's tile order, packed once when the plan is made.
     let packedWeights: [Float]
@@ -111,9 +111,9 @@ struct DepthwiseConv: @unchecked Sendable {
                         ThreadPool.parallelFor(workers, threads: workers) { worker in
                             let first = worker * items / workers, end = (worker + 1) * items / workers
                             let mine = scratch + worker * plan.scratch_floats
-                            for item in first..<end {
-                                convrt_dwconv_run(p, w.baseAddress!, x, y, e, item, item + 1, mine)
-                                if let trailing { finish(trailing, plan: p, item: item, residual: residual, y: y) }
+                            convrt_dwconv_run(p, w.baseAddress!, x, y, e, first, end, mine)
+                            if let trailing {
+                                for item in first..<end { finish(trailing, plan: p, item: item, residual: residual, y: y) }
                             }
                         }
                     }
