@@ -78,9 +78,10 @@ enum ConvAlgorithm: CustomStringConvertible {
         }
     }
 
-    /// The one place where a convolution's backend is chosen. SGEMM wins whenever each group
-    /// has several input channels; a depthwise conv has K = kernel size only, too little to
-    /// amortise im2col. Transposed convolutions stay direct for now.
+    /// The one place where a convolution's backend is chosen. Depthwise and narrow grouped
+    /// convs run the direct vector kernels (see `DepthwiseConv.prefers`: too little K per group
+    /// to amortise im2col); SGEMM takes the rest with several input channels per group.
+    /// Transposed convolutions stay direct for now.
     static func choose(_ step: PlanStep, threads: Int) -> ConvAlgorithm {
         guard case .conv(let a, let weight, let bias, let e) = step.kernel else { return .direct }
         if DepthwiseConv.prefers(a) {
