@@ -105,4 +105,7 @@ int convrt_sgemm_compute(const convrt_sgemm_plan *plan, const float *packed_a, c
 }
 #endif
 
+// Direct depthwise / narrow grouped convolution kernels.
+#include "convrt_direct.h"
+
 #endif

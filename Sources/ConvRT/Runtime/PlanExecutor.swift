@@ -154,6 +154,10 @@ enum PlanExecutor {
             gemm.run(shape, x: source, residual: residual, y: out, workspace: workspace)
             return
         }
+        if case .depthwise(let d) = algorithm, let workspace {
+            d.run(shape, x: source, residual: residual, y: out, scratch: workspace)
+            return
+        }
         weight.data.withUnsafeBufferPointer { w in
             (bias?.data).withOptionalPointer { bp in
                 if a.transposed {
