@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 
+#include "convrt_col2im.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -67,20 +67,26 @@ enum ConvAlgorithm: CustomStringConvertible {
     case direct
     /// im2col (or the input itself for 1x1) times packed weights.
     case gemm(GEMMConv)
+    /// ConvTranspose: SGEMM into columns, then a gathering col2im with the epilogue.
+    case transposedGEMM(ConvTransposeGEMM)
 
     var description: String {
         switch self {
         case .direct: return "direct"
         case .gemm: return "gemm (\(SGEMM.kernelName))"
+        case .transposedGEMM: return "gemm+col2im (\(SGEMM.kernelName))"
         }
     }
 
     /// The one place where a convolution's backend is chosen. SGEMM wins whenever each group
     /// has several input channels; a depthwise conv has K = kernel size only, too little to
-    /// amortise im2col. Transposed convolutions stay direct for now.
+    /// amortise im2col. Transposed convolutions always take GEMM + col2im.
     static func choose(_ step: PlanStep, threads: Int) -> ConvAlgorithm {
         guard case .conv(let a, let weight, let bias, let e) = step.kernel else { return .direct }
         let inPerGroup = (a.inChannels ?? 0) / max(a.groups, 1)
+        if a.transposed, inPerGroup > 0 {
+            return .transposedGEMM(ConvTransposeGEMM(a, weight: weight, bias: bias, epilogue: e, threads: threads))
+        }
         guard !a.transposed, inPerGroup > 1, GEMMConv.supports(e) else { return .direct }
         return .gemm(GEMMConv(a, weight: weight, bias: bias, epilogue: e, threads: threads))
     }

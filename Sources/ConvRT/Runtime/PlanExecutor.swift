@@ -110,6 +110,10 @@ enum PlanExecutor {
             gemm.run(shape, x: source, residual: residual, y: out, columns: workspace)
             return
         }
+        if case .transposedGEMM(let gemm) = algorithm, let workspace {
+            gemm.run(shape, x: source, residual: residual, y: out, columns: workspace)
+            return
+        }
         weight.data.withUnsafeBufferPointer { w in
             (bias?.data).withOptionalPointer { bp in
                 if a.transposed {
