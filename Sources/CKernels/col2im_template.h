@@ -43,57 +43,85 @@ static C2I_TARGET void C2I_FN(c2i_activate)(const convrt_col2im_activation *a, f
     }
 }
 
-/// Sums one image row's taps for phase r (image columns r, r+SW, ...) into acc[0 ..< n].
+/// Points phase[r] at the sum, for image row (tab_d, tab_h rows of this (od, oh)), of every
+/// column segment landing on image columns r, r+SW, ... (n of them). A phase with a single
+/// full-length segment points straight into the columns (no copy: the stride == kernel case);
+/// otherwise the segments are summed into acc (the first copied, the rest added, in tap order).
 static C2I_TARGET void C2I_FN(c2i_phase)(const convrt_window3d *w, const float *columns, size_t ld,
-                                         ptrdiff_t od, ptrdiff_t oh, ptrdiff_t r, float *acc, ptrdiff_t n) {
+                                         const ptrdiff_t *tab_d, const ptrdiff_t *tab_h, const ptrdiff_t *tab_w,
+                                         float *acc, ptrdiff_t n, const float **phase) {
     const ptrdiff_t GH = w->grid[1], GW = w->grid[2], KH = w->kernel[1], KW = w->kernel[2];
-    const ptrdiff_t SW = w->stride[2], DW = w->dilation[2], PW = w->pad[2];
-    for (ptrdiff_t t = 0; t < n; t++) acc[t] = 0.0f;
+    const float *single = NULL;
+    int count = 0;
     for (ptrdiff_t kd = 0; kd < w->kernel[0]; kd++) {
-        const ptrdiff_t id = c2i_grid_index(od + w->pad[0] - kd * w->dilation[0], w->stride[0], w->grid[0]);
+        const ptrdiff_t id = tab_d[kd];
         if (id < 0) continue;
         for (ptrdiff_t kh = 0; kh < KH; kh++) {
-            const ptrdiff_t ih = c2i_grid_index(oh + w->pad[1] - kh * w->dilation[1], w->stride[1], GH);
+            const ptrdiff_t ih = tab_h[kh];
             if (ih < 0) continue;
             const float *base = columns + (size_t)((kd * KH + kh) * KW) * ld + (size_t)((id * GH + ih) * GW);
             for (ptrdiff_t kw = 0; kw < KW; kw++) {
                 // Image column r + t*SW reads grid column t + shift through tap kw.
-                const ptrdiff_t num = r + PW - kw * DW;
-                if (c2i_mod(num, SW) != 0) continue;
-                const ptrdiff_t shift = num / SW;  // exact
+                const ptrdiff_t shift = tab_w[kw];
+                if (shift == C2I_NO_TAP) continue;
                 const ptrdiff_t lo = shift < 0 ? -shift : 0;
                 const ptrdiff_t hi = n < GW - shift ? n : GW - shift;
                 if (lo >= hi) continue;
                 const float *src = base + (size_t)kw * ld + (size_t)(lo + shift);
-                float *dst = acc + lo;
-                const ptrdiff_t count = hi - lo;
-                C2I_SHORT_LOOP
-                for (ptrdiff_t t = 0; t < count; t++) dst[t] += src[t];
+                const ptrdiff_t len = hi - lo;
+                if (count == 0 && lo == 0 && hi == n) {
+                    single = src;
+                } else {
+                    if (count == 0 || single) {
+                        // Start the sum in acc: the pending single segment, else zeros.
+                        if (single) {
+                            C2I_SHORT_LOOP
+                            for (ptrdiff_t t = 0; t < n; t++) acc[t] = single[t];
+                            single = NULL;
+                        } else {
+                            for (ptrdiff_t t = 0; t < n; t++) acc[t] = 0.0f;
+                        }
+                    }
+                    float *dst = acc + lo;
+                    C2I_SHORT_LOOP
+                    for (ptrdiff_t t = 0; t < len; t++) dst[t] += src[t];
+                }
+                count++;
             }
         }
     }
+    if (count == 0) {
+        for (ptrdiff_t t = 0; t < n; t++) acc[t] = 0.0f;
+    }
+    *phase = single ? single : acc;
 }
 
 static C2I_TARGET void C2I_FN(c2i_col2im)(const convrt_window3d *w, const float *columns, size_t ld, float *image,
                                           size_t row_begin, size_t row_end, const convrt_col2im_epilogue *e,
-                                          float *buffer) {
+                                          void *workspace) {
     const ptrdiff_t OH = w->image[1], OW = w->image[2], SW = w->stride[2];
-    if (OH <= 0 || OW <= 0) return;
-    const ptrdiff_t nt = (OW + SW - 1) / SW;  // buffer floats per phase
-    const ptrdiff_t phases = SW < OW ? SW : OW;
+    const ptrdiff_t KD = w->kernel[0], KH = w->kernel[1], KW = w->kernel[2];
+    if (OH <= 0 || OW <= 0 || row_begin >= row_end) return;
+    c2i_layout L = c2i_layout_of(w);
+    ptrdiff_t *tab_d = (ptrdiff_t *)workspace, *tab_h = tab_d + L.tab_d, *tab_w = tab_h + L.tab_h;
+    const float **phase = (const float **)(tab_w + L.tab_w);
+    float *acc = (float *)(phase + L.phases);
+    c2i_tables(w, tab_d, tab_h, tab_w);
     const float bias = e->bias;
+    ptrdiff_t od = (ptrdiff_t)row_begin / OH, oh = (ptrdiff_t)row_begin % OH;
     for (size_t row = row_begin; row < row_end; row++) {
-        const ptrdiff_t od = (ptrdiff_t)row / OH, oh = (ptrdiff_t)row % OH;
-        for (ptrdiff_t r = 0; r < phases; r++)
-            C2I_FN(c2i_phase)(w, columns, ld, od, oh, r, buffer + r * nt, (OW - r + SW - 1) / SW);
+        for (ptrdiff_t r = 0; r < L.phases; r++)
+            C2I_FN(c2i_phase)(w, columns, ld, tab_d + od * KD, tab_h + oh * KH, tab_w + r * KW, acc + r * L.nt,
+                              (OW - r + SW - 1) / SW, phase + r);
         // Interleave the phases into the row, adding the bias.
         float *out = image + row * (size_t)OW;
         if (SW == 1) {
+            const float *p = phase[0];
             C2I_SHORT_LOOP
-            for (ptrdiff_t i = 0; i < OW; i++) out[i] = buffer[i] + bias;
+            for (ptrdiff_t i = 0; i < OW; i++) out[i] = p[i] + bias;
         } else if (SW == 2) {
             const ptrdiff_t half = OW / 2;
-            const float *even = buffer, *odd = buffer + nt;
+            const float *even = phase[0], *odd = phase[OW > 1 ? 1 : 0];
             C2I_SHORT_LOOP
             for (ptrdiff_t t = 0; t < half; t++) {
                 out[2 * t] = even[t] + bias;
@@ -101,9 +129,10 @@ static C2I_TARGET void C2I_FN(c2i_col2im)(const convrt_window3d *w, const float 
             }
             if (OW & 1) out[OW - 1] = even[half] + bias;
         } else {
-            for (ptrdiff_t t = 0; t < nt; t++) {
-                const ptrdiff_t end = OW - t * SW < SW ? OW - t * SW : SW;
-                for (ptrdiff_t r = 0; r < end; r++) out[t * SW + r] = buffer[r * nt + t] + bias;
+            for (ptrdiff_t r = 0; r < L.phases; r++) {
+                const float *p = phase[r];
+                const ptrdiff_t n = (OW - r + SW - 1) / SW;
+                for (ptrdiff_t t = 0; t < n; t++) out[t * SW + r] = p[t] + bias;
             }
         }
         if (e->pre.kind != CONVRT_ACT_NONE) C2I_FN(c2i_activate)(&e->pre, out, OW);
@@ -112,6 +141,7 @@ static C2I_TARGET void C2I_FN(c2i_col2im)(const convrt_window3d *w, const float 
             for (ptrdiff_t i = 0; i < OW; i++) out[i] += res[i];
         }
         if (e->post.kind != CONVRT_ACT_NONE) C2I_FN(c2i_activate)(&e->post, out, OW);
+        if (++oh == OH) { oh = 0; od++; }
     }
 }
 

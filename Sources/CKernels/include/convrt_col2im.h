@@ -39,18 +39,19 @@ typedef struct {
     convrt_col2im_activation pre, post;
 } convrt_col2im_epilogue;
 
-/// Floats of row scratch `convrt_col2im` needs (one image row, rounded up to whole strides).
-size_t convrt_col2im_buffer_count(const convrt_window3d *w);
+/// Bytes of workspace `convrt_col2im` needs: per-dim tap tables and one image row of sums.
+size_t convrt_col2im_workspace_bytes(const convrt_window3d *w);
 
 /// Image rows `[row_begin, row_end)` (a row is one (d, h) pair, `row = d*image_h + h`) of one
 /// plane: each value is the sum of every column entry that lands on it, in a fixed order
 /// ((kd, kh, kw) ascending; bit-identical however rows are split), then the epilogue.
 /// Positions no entry reaches get `epilogue(0)`. Gather form: every image value is written once.
 /// - columns: tap `t`'s row starts at `columns + t*ld` (ld >= grid plane).
-/// - buffer: `convrt_col2im_buffer_count(w)` floats, private to the caller's thread.
+/// - workspace: `convrt_col2im_workspace_bytes(w)` bytes, 16-byte aligned, private to the
+///   caller's thread.
 void convrt_col2im(const convrt_window3d *w, const float *columns, size_t ld, float *image,
                    size_t row_begin, size_t row_end, const convrt_col2im_epilogue *epilogue,
-                   float *buffer);
+                   void *workspace);
 
 /// The inverse gather: `columns[t*ld + g]` = the image value tap `t` of grid position `g`
 /// reads, or 0 in the padding.

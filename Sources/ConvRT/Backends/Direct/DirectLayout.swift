@@ -50,10 +50,10 @@ enum DirectLayout {
         let taps = w.kernelSize[0] * w.kernelSize[1], blocks = g.grid.1 * g.grid.2
         let none = convrt_col2im_activation(kind: Int32(CONVRT_ACT_NONE.rawValue), lo: 0, hi: 0, slope: 0)
         var e = convrt_col2im_epilogue(bias: 0, residual: nil, pre: none, post: none)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: convrt_col2im_buffer_count(&g)) { buffer in
+        withUnsafeTemporaryAllocation(byteCount: convrt_col2im_workspace_bytes(&g), alignment: 64) { workspace in
             for plane in 0..<(batch * channels) {
                 convrt_col2im(&g, x + plane * taps * blocks, blocks, out + plane * height * width, 0, height, &e,
-                              buffer.baseAddress!)
+                              workspace.baseAddress!)
             }
         }
     }

@@ -105,7 +105,7 @@ struct ConvTransposeGEMM: @unchecked Sendable {
         let rows = s.output.d * s.output.h
         let blocksPerPlane = max(1, min(rows, (4 * threads + channels - 1) / max(channels, 1)))
         let rowsPerBlock = (rows + blocksPerPlane - 1) / blocksPerPlane
-        let bufferCount = convrt_col2im_buffer_count(&window)
+        let workspaceBytes = convrt_col2im_workspace_bytes(&window)
         let columnsOfChannel = s.kernelVolume * ld
         ThreadPool.parallelFor(channels * blocksPerPlane, threads: threads) { item in
             let (c, block) = item.quotientAndRemainder(dividingBy: blocksPerPlane)
@@ -116,8 +116,8 @@ struct ConvTransposeGEMM: @unchecked Sendable {
                                            pre: cEpilogue.pre, post: cEpilogue.post)
             if cEpilogue.residual { e.residual = residual.map { $0 + plane } }
             var w = window
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: bufferCount) { buffer in
-                convrt_col2im(&w, columns + c * columnsOfChannel, ld, y + plane, rowBegin, rowEnd, &e, buffer.baseAddress!)
+            withUnsafeTemporaryAllocation(byteCount: workspaceBytes, alignment: 64) { workspace in
+                convrt_col2im(&w, columns + c * columnsOfChannel, ld, y + plane, rowBegin, rowEnd, &e, workspace.baseAddress!)
             }
             if let swiftEpilogue {
                 let first = plane + rowBegin * s.output.w, count = (rowEnd - rowBegin) * s.output.w
