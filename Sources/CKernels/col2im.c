@@ -22,47 +22,96 @@ static inline ptrdiff_t c2i_grid_index(ptrdiff_t num, ptrdiff_t stride, ptrdiff_
     return q < size ? q : -1;
 }
 
-/// Marks a (phase, kw) pair whose tap does not land on that phase.
-#define C2I_NO_TAP PTRDIFF_MIN
-
-/// How col2im's workspace is cut up (counts of entries).
+/// One column segment of a phase: `len` values from `offset` (relative to a row base) added
+/// to the phase's entries `lo ..< lo + len`.
 typedef struct {
-    ptrdiff_t tab_d, tab_h, tab_w;  ///< ptrdiff_t tables
-    ptrdiff_t phases;               ///< phase pointers
-    ptrdiff_t nt;                   ///< floats of accumulator per phase
-} c2i_layout;
+    size_t offset, lo, len;
+} c2i_segment;
 
-static c2i_layout c2i_layout_of(const convrt_window3d *w) {
-    c2i_layout l;
-    const ptrdiff_t ow = w->image[2] > 0 ? w->image[2] : 0, sw = w->stride[2];
-    l.phases = sw < ow ? sw : ow;
-    l.nt = ow > 0 ? (ow + sw - 1) / sw : 0;
-    l.tab_d = (w->image[0] > 0 ? w->image[0] : 0) * w->kernel[0];
-    l.tab_h = (w->image[1] > 0 ? w->image[1] : 0) * w->kernel[1];
-    l.tab_w = l.phases * w->kernel[2];
-    return l;
+/// col2im's precomputed geometry, carved out of the caller's workspace. Per image index of
+/// the d and h dims, the taps that land on it as column offsets (tap part * ld + grid part,
+/// so a (d, h) pair's row base is the sum); per phase r of the w dim (image columns
+/// r, r + SW, ...), its length and the segments of its taps. No divisions are left per row.
+typedef struct {
+    ptrdiff_t phases, nt;          ///< phases of a row; floats of sum per phase
+    size_t kw;                     ///< segment slots per phase (the kernel's w size)
+    size_t *count_d, *offset_d;    ///< [OD], [OD][KD]
+    size_t *count_h, *offset_h;    ///< [OH], [OH][KH]
+    size_t *count_w, *length_w;    ///< [phases], [phases]
+    c2i_segment *segments;         ///< [phases][KW]
+    const float **bases;           ///< [KD*KH]: the row bases of one image row
+    const float **phase;           ///< [phases]: each phase's sums (in acc or in the columns)
+    float *acc;                    ///< [phases][nt]
+} c2i_plan;
+
+static ptrdiff_t c2i_positive(ptrdiff_t x) { return x > 0 ? x : 0; }
+
+/// Bytes of the plan's arrays (in declaration order, each 8-byte aligned).
+static size_t c2i_plan_bytes(const convrt_window3d *w) {
+    const ptrdiff_t ow = c2i_positive(w->image[2]), sw = w->stride[2];
+    const size_t phases = (size_t)(sw < ow ? sw : ow), nt = (size_t)(ow > 0 ? (ow + sw - 1) / sw : 0);
+    const size_t od = (size_t)c2i_positive(w->image[0]), oh = (size_t)c2i_positive(w->image[1]);
+    const size_t kd = (size_t)w->kernel[0], kh = (size_t)w->kernel[1], kw = (size_t)w->kernel[2];
+    return sizeof(size_t) * (od * (1 + kd) + oh * (1 + kh) + 2 * phases) + sizeof(c2i_segment) * phases * kw
+        + sizeof(float *) * (kd * kh + phases) + sizeof(float) * phases * nt;
 }
 
-/// Which grid index each (image index, tap) of a dim reads, or -1 (nothing lands there).
-static void c2i_dim_table(ptrdiff_t image, ptrdiff_t kernel, ptrdiff_t stride, ptrdiff_t dilation, ptrdiff_t pad,
-                          ptrdiff_t grid, ptrdiff_t *table) {
-    for (ptrdiff_t o = 0; o < image; o++)
-        for (ptrdiff_t k = 0; k < kernel; k++)
-            table[o * kernel + k] = c2i_grid_index(o + pad - k * dilation, stride, grid);
-}
-
-/// The d and h tables, and per (phase r, kw) the shift s with image column r + t*SW reading
-/// grid column t + s, or C2I_NO_TAP.
-static void c2i_tables(const convrt_window3d *w, ptrdiff_t *tab_d, ptrdiff_t *tab_h, ptrdiff_t *tab_w) {
-    c2i_dim_table(w->image[0], w->kernel[0], w->stride[0], w->dilation[0], w->pad[0], w->grid[0], tab_d);
-    c2i_dim_table(w->image[1], w->kernel[1], w->stride[1], w->dilation[1], w->pad[1], w->grid[1], tab_h);
-    const ptrdiff_t sw = w->stride[2], phases = c2i_layout_of(w).phases;
-    for (ptrdiff_t r = 0; r < phases; r++) {
-        for (ptrdiff_t k = 0; k < w->kernel[2]; k++) {
-            const ptrdiff_t num = r + w->pad[2] - k * w->dilation[2];
-            tab_w[r * w->kernel[2] + k] = c2i_mod(num, sw) == 0 ? num / sw : C2I_NO_TAP;
+/// Taps of one dim per image index: column offsets `tap * tap_stride + grid_index * grid_stride`.
+static void c2i_dim_lists(ptrdiff_t image, ptrdiff_t kernel, ptrdiff_t stride, ptrdiff_t dilation, ptrdiff_t pad,
+                          ptrdiff_t grid, size_t tap_stride, size_t grid_stride, size_t *count, size_t *offset) {
+    for (ptrdiff_t o = 0; o < image; o++) {
+        size_t n = 0;
+        for (ptrdiff_t k = 0; k < kernel; k++) {
+            const ptrdiff_t g = c2i_grid_index(o + pad - k * dilation, stride, grid);
+            if (g >= 0) offset[(size_t)o * (size_t)kernel + n++] = (size_t)k * tap_stride + (size_t)g * grid_stride;
         }
+        count[o] = n;
     }
+}
+
+static c2i_plan c2i_make_plan(const convrt_window3d *w, size_t ld, void *workspace) {
+    c2i_plan p;
+    const ptrdiff_t OD = c2i_positive(w->image[0]), OH = c2i_positive(w->image[1]), OW = c2i_positive(w->image[2]);
+    const ptrdiff_t KD = w->kernel[0], KH = w->kernel[1], KW = w->kernel[2], SW = w->stride[2];
+    const ptrdiff_t GH = w->grid[1], GW = w->grid[2];
+    p.phases = SW < OW ? SW : OW;
+    p.nt = OW > 0 ? (OW + SW - 1) / SW : 0;
+    p.kw = (size_t)KW;
+    char *cursor = (char *)workspace;
+#define C2I_TAKE(type, n) ((type *)((cursor += sizeof(type) * (size_t)(n)) - sizeof(type) * (size_t)(n)))
+    p.count_d = C2I_TAKE(size_t, OD);
+    p.offset_d = C2I_TAKE(size_t, OD * KD);
+    p.count_h = C2I_TAKE(size_t, OH);
+    p.offset_h = C2I_TAKE(size_t, OH * KH);
+    p.count_w = C2I_TAKE(size_t, p.phases);
+    p.length_w = C2I_TAKE(size_t, p.phases);
+    p.segments = C2I_TAKE(c2i_segment, p.phases * KW);
+    p.bases = C2I_TAKE(const float *, KD * KH);
+    p.phase = C2I_TAKE(const float *, p.phases);
+    p.acc = C2I_TAKE(float, p.phases * p.nt);
+#undef C2I_TAKE
+    c2i_dim_lists(OD, KD, w->stride[0], w->dilation[0], w->pad[0], w->grid[0], (size_t)(KH * KW) * ld,
+                  (size_t)(GH * GW), p.count_d, p.offset_d);
+    c2i_dim_lists(OH, KH, w->stride[1], w->dilation[1], w->pad[1], GH, (size_t)KW * ld, (size_t)GW, p.count_h,
+                  p.offset_h);
+    for (ptrdiff_t r = 0; r < p.phases; r++) {
+        const ptrdiff_t n = (OW - r + SW - 1) / SW;
+        size_t count = 0;
+        for (ptrdiff_t k = 0; k < KW; k++) {
+            // Image column r + t*SW reads grid column t + shift through tap k.
+            const ptrdiff_t num = r + w->pad[2] - k * w->dilation[2];
+            if (c2i_mod(num, SW) != 0) continue;
+            const ptrdiff_t shift = num / SW;
+            const ptrdiff_t lo = shift < 0 ? -shift : 0;
+            const ptrdiff_t hi = n < GW - shift ? n : GW - shift;
+            if (lo >= hi) continue;
+            c2i_segment seg = {(size_t)k * ld + (size_t)(lo + shift), (size_t)lo, (size_t)(hi - lo)};
+            p.segments[(size_t)r * (size_t)KW + count++] = seg;
+        }
+        p.count_w[r] = count;
+        p.length_w[r] = (size_t)n;
+    }
+    return p;
 }
 
 #define C2I_TARGET
@@ -85,11 +134,7 @@ static void c2i_tables(const convrt_window3d *w, ptrdiff_t *tab_d, ptrdiff_t *ta
 #undef C2I_SUFFIX
 #endif
 
-size_t convrt_col2im_workspace_bytes(const convrt_window3d *w) {
-    const c2i_layout l = c2i_layout_of(w);
-    return (size_t)(l.tab_d + l.tab_h + l.tab_w) * sizeof(ptrdiff_t) + (size_t)l.phases * sizeof(float *)
-        + (size_t)(l.phases * l.nt) * sizeof(float) + 64;
-}
+size_t convrt_col2im_workspace_bytes(const convrt_window3d *w) { return c2i_plan_bytes(w) + 64; }
 
 void convrt_col2im(const convrt_window3d *w, const float *columns, size_t ld, float *image,
                    size_t row_begin, size_t row_end, const convrt_col2im_epilogue *epilogue,

@@ -43,85 +43,65 @@ static C2I_TARGET void C2I_FN(c2i_activate)(const convrt_col2im_activation *a, f
     }
 }
 
-/// Points phase[r] at the sum, for image row (tab_d, tab_h rows of this (od, oh)), of every
-/// column segment landing on image columns r, r+SW, ... (n of them). A phase with a single
-/// full-length segment points straight into the columns (no copy: the stride == kernel case);
-/// otherwise the segments are summed into acc (the first copied, the rest added, in tap order).
-static C2I_TARGET void C2I_FN(c2i_phase)(const convrt_window3d *w, const float *columns, size_t ld,
-                                         const ptrdiff_t *tab_d, const ptrdiff_t *tab_h, const ptrdiff_t *tab_w,
-                                         float *acc, ptrdiff_t n, const float **phase) {
-    const ptrdiff_t GH = w->grid[1], GW = w->grid[2], KH = w->kernel[1], KW = w->kernel[2];
-    const float *single = NULL;
-    int count = 0;
-    for (ptrdiff_t kd = 0; kd < w->kernel[0]; kd++) {
-        const ptrdiff_t id = tab_d[kd];
-        if (id < 0) continue;
-        for (ptrdiff_t kh = 0; kh < KH; kh++) {
-            const ptrdiff_t ih = tab_h[kh];
-            if (ih < 0) continue;
-            const float *base = columns + (size_t)((kd * KH + kh) * KW) * ld + (size_t)((id * GH + ih) * GW);
-            for (ptrdiff_t kw = 0; kw < KW; kw++) {
-                // Image column r + t*SW reads grid column t + shift through tap kw.
-                const ptrdiff_t shift = tab_w[kw];
-                if (shift == C2I_NO_TAP) continue;
-                const ptrdiff_t lo = shift < 0 ? -shift : 0;
-                const ptrdiff_t hi = n < GW - shift ? n : GW - shift;
-                if (lo >= hi) continue;
-                const float *src = base + (size_t)kw * ld + (size_t)(lo + shift);
-                const ptrdiff_t len = hi - lo;
-                if (count == 0 && lo == 0 && hi == n) {
-                    single = src;
-                } else {
-                    if (count == 0 || single) {
-                        // Start the sum in acc: the pending single segment, else zeros.
-                        if (single) {
-                            C2I_SHORT_LOOP
-                            for (ptrdiff_t t = 0; t < n; t++) acc[t] = single[t];
-                            single = NULL;
-                        } else {
-                            for (ptrdiff_t t = 0; t < n; t++) acc[t] = 0.0f;
-                        }
-                    }
-                    float *dst = acc + lo;
+/// Sums phase r of one image row: every segment of the phase from every row base, in order
+/// (bases: (kd, kh) ascending; segments: kw ascending). A phase made of one full-length
+/// segment is read in place from the columns (the stride == kernel case: no copy).
+static C2I_TARGET const float *C2I_FN(c2i_phase)(const c2i_plan *p, size_t bases, ptrdiff_t r) {
+    const size_t n = p->length_w[r], count = p->count_w[r];
+    const c2i_segment *segs = p->segments + (size_t)r * p->kw;
+    float *acc = p->acc + r * p->nt;
+    if (bases == 1 && count == 1 && segs[0].lo == 0 && segs[0].len == n) return p->bases[0] + segs[0].offset;
+    int first = 1;
+    for (size_t b = 0; b < bases; b++) {
+        for (size_t s = 0; s < count; s++) {
+            const float *src = p->bases[b] + segs[s].offset;
+            float *dst = acc + segs[s].lo;
+            const size_t len = segs[s].len;
+            if (first) {
+                first = 0;
+                if (len == n) {
                     C2I_SHORT_LOOP
-                    for (ptrdiff_t t = 0; t < len; t++) dst[t] += src[t];
+                    for (size_t t = 0; t < n; t++) acc[t] = src[t];
+                    continue;
                 }
-                count++;
+                for (size_t t = 0; t < n; t++) acc[t] = 0.0f;
             }
+            C2I_SHORT_LOOP
+            for (size_t t = 0; t < len; t++) dst[t] += src[t];
         }
     }
-    if (count == 0) {
-        for (ptrdiff_t t = 0; t < n; t++) acc[t] = 0.0f;
+    if (first) {
+        for (size_t t = 0; t < n; t++) acc[t] = 0.0f;
     }
-    *phase = single ? single : acc;
+    return acc;
 }
 
 static C2I_TARGET void C2I_FN(c2i_col2im)(const convrt_window3d *w, const float *columns, size_t ld, float *image,
                                           size_t row_begin, size_t row_end, const convrt_col2im_epilogue *e,
                                           void *workspace) {
     const ptrdiff_t OH = w->image[1], OW = w->image[2], SW = w->stride[2];
-    const ptrdiff_t KD = w->kernel[0], KH = w->kernel[1], KW = w->kernel[2];
     if (OH <= 0 || OW <= 0 || row_begin >= row_end) return;
-    c2i_layout L = c2i_layout_of(w);
-    ptrdiff_t *tab_d = (ptrdiff_t *)workspace, *tab_h = tab_d + L.tab_d, *tab_w = tab_h + L.tab_h;
-    const float **phase = (const float **)(tab_w + L.tab_w);
-    float *acc = (float *)(phase + L.phases);
-    c2i_tables(w, tab_d, tab_h, tab_w);
+    c2i_plan p = c2i_make_plan(w, ld, workspace);
+    const size_t KD = (size_t)w->kernel[0], KH = (size_t)w->kernel[1];
     const float bias = e->bias;
-    ptrdiff_t od = (ptrdiff_t)row_begin / OH, oh = (ptrdiff_t)row_begin % OH;
+    size_t od = row_begin / (size_t)OH, oh = row_begin % (size_t)OH;
     for (size_t row = row_begin; row < row_end; row++) {
-        for (ptrdiff_t r = 0; r < L.phases; r++)
-            C2I_FN(c2i_phase)(w, columns, ld, tab_d + od * KD, tab_h + oh * KH, tab_w + r * KW, acc + r * L.nt,
-                              (OW - r + SW - 1) / SW, phase + r);
+        // The row bases of this (od, oh): one per (kd, kh) that lands here.
+        size_t bases = 0;
+        for (size_t i = 0; i < p.count_d[od]; i++) {
+            const float *base = columns + p.offset_d[od * KD + i];
+            for (size_t j = 0; j < p.count_h[oh]; j++) p.bases[bases++] = base + p.offset_h[oh * KH + j];
+        }
+        for (ptrdiff_t r = 0; r < p.phases; r++) p.phase[r] = C2I_FN(c2i_phase)(&p, bases, r);
         // Interleave the phases into the row, adding the bias.
         float *out = image + row * (size_t)OW;
         if (SW == 1) {
-            const float *p = phase[0];
+            const float *src = p.phase[0];
             C2I_SHORT_LOOP
-            for (ptrdiff_t i = 0; i < OW; i++) out[i] = p[i] + bias;
+            for (ptrdiff_t i = 0; i < OW; i++) out[i] = src[i] + bias;
         } else if (SW == 2) {
             const ptrdiff_t half = OW / 2;
-            const float *even = phase[0], *odd = phase[OW > 1 ? 1 : 0];
+            const float *even = p.phase[0], *odd = p.phase[OW > 1 ? 1 : 0];
             C2I_SHORT_LOOP
             for (ptrdiff_t t = 0; t < half; t++) {
                 out[2 * t] = even[t] + bias;
@@ -129,10 +109,10 @@ static C2I_TARGET void C2I_FN(c2i_col2im)(const convrt_window3d *w, const float 
             }
             if (OW & 1) out[OW - 1] = even[half] + bias;
         } else {
-            for (ptrdiff_t r = 0; r < L.phases; r++) {
-                const float *p = phase[r];
-                const ptrdiff_t n = (OW - r + SW - 1) / SW;
-                for (ptrdiff_t t = 0; t < n; t++) out[t * SW + r] = p[t] + bias;
+            for (ptrdiff_t r = 0; r < p.phases; r++) {
+                const float *src = p.phase[r];
+                const size_t n = p.length_w[r];
+                for (size_t t = 0; t < n; t++) out[t * (size_t)SW + (size_t)r] = src[t] + bias;
             }
         }
         if (e->pre.kind != CONVRT_ACT_NONE) C2I_FN(c2i_activate)(&e->pre, out, OW);
@@ -141,7 +121,10 @@ static C2I_TARGET void C2I_FN(c2i_col2im)(const convrt_window3d *w, const float 
             for (ptrdiff_t i = 0; i < OW; i++) out[i] += res[i];
         }
         if (e->post.kind != CONVRT_ACT_NONE) C2I_FN(c2i_activate)(&e->post, out, OW);
-        if (++oh == OH) { oh = 0; od++; }
+        if (++oh == (size_t)OH) {
+            oh = 0;
+            od++;
+        }
     }
 }
 
