@@ -96,6 +96,40 @@ import Testing
         }
     }
 
+    /// Several bands of output channels per group (the planner's band is larger than these
+    /// shapes), with a residual and an activation on the C path.
+    @Test(arguments: [(2, 1, 7, 3), (3, 2, 10, 2), (1, 3, 9, 5), (2, 1, 13, 4)])
+    func bandsMatchReference(_ rank: Int, _ groups: Int, _ coutG: Int, _ k: Int) throws {
+        let (cin, cout, size, stride) = (groups * 3, groups * coutG, 5, 2)
+        let spatial = [Int](repeating: size, count: rank)
+        let a = ConvAttributes(spatialRank: rank, transposed: true, inChannels: cin, outChannels: cout,
+                               kernelSize: [Int](repeating: k, count: rank), stride: [Int](repeating: stride, count: rank),
+                               padding: .explicit([Int](repeating: 1, count: rank)), groups: groups)
+        var rng = SplitMix64(seed: UInt64(rank * 100 + coutG))
+        func random(_ shape: [Int]) -> Tensor {
+            Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in 2 * rng.nextUnitFloat() - 1 })
+        }
+        let weight = random(a.weightShape(inChannels: cin)), bias = random([cout]), x = random([2, cin] + spatial)
+        let outSpatial = [Int](repeating: (size - 1) * stride - 2 + k, count: rank)
+        let residual = random([2, cout] + outSpatial)
+        let reference = ReferenceKernels.convTranspose(x, weight: weight, bias: bias, stride: a.stride, dilation: a.dilation,
+                                                       padding: a.transposedPadding, groups: groups, outputSpatial: outSpatial)
+        let expected = Tensor(shape: reference.shape, data: zip(reference.data, residual.data).map { max($0 + $1, 0) })
+        let kernelVolume = Int(pow(Double(k), Double(rank)))
+        let gemm = ConvTransposeGEMM(a, weight: weight, bias: bias, epilogue: Epilogue(residualInput: 1, postActivation: .relu),
+                                     threads: 2, bandRows: 2 * kernelVolume)
+        #expect(gemm.bands[0].count == (coutG + 1) / 2)
+        let shape = PlanExecutor.convShape(a, inShape: x.shape, outShape: residual.shape)
+        var y = [Float](repeating: .nan, count: residual.count)
+        var columns = [Float](repeating: .nan, count: gemm.workspaceFloats(shape))
+        x.data.withUnsafeBufferPointer { xs in
+            residual.data.withUnsafeBufferPointer { rs in
+                gemm.run(shape, x: xs.baseAddress!, residual: rs.baseAddress!, y: &y, columns: &columns)
+            }
+        }
+        expectClose(Tensor(shape: residual.shape, data: y), expected, "bands rank \(rank) g\(groups)")
+    }
+
     struct FoldCase: CustomTestStringConvertible, Sendable {
         var batch: Int, channels: Int, height: Int, width: Int, window: SlidingWindow
         var testDescription: String {

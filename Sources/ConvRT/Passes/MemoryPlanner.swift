@@ -37,8 +37,8 @@ struct StepScratch {
         if case .gemm = step.convAlgorithm {
             accumulator = GEMMConv.columnsFloats(PlanExecutor.convShape(a, inShape: x, outShape: y))
         }
-        if case .transposedGEMM = step.convAlgorithm {
-            accumulator = ConvTransposeGEMM.workspaceFloats(PlanExecutor.convShape(a, inShape: x, outShape: y))
+        if case .transposedGEMM(let gemm) = step.convAlgorithm {
+            accumulator = gemm.workspaceFloats(PlanExecutor.convShape(a, inShape: x, outShape: y))
         }
         if !a.transposed, a.paddingMode != .zeros {
             let (begin, end) = a.padBeginEnd
