@@ -17,6 +17,7 @@
 
 #include "convrt_im2col.h"
 #include "convrt_pool.h"
+#include "convrt_col2im.h"
 
 #ifdef __cplusplus
 extern "C" {

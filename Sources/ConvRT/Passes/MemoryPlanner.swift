@@ -40,6 +40,9 @@ struct StepScratch {
         if case .depthwise(let d) = step.convAlgorithm {
             accumulator = d.scratchFloats(PlanExecutor.convShape(a, inShape: x, outShape: y))
         }
+        if case .transposedGEMM(let gemm) = step.convAlgorithm {
+            accumulator = gemm.workspaceFloats(PlanExecutor.convShape(a, inShape: x, outShape: y))
+        }
         if !a.transposed, a.paddingMode != .zeros {
             let (begin, end) = a.padBeginEnd
             let spatial = Array(x.suffix(a.spatialRank))

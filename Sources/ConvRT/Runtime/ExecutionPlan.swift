@@ -69,25 +69,31 @@ enum ConvAlgorithm: CustomStringConvertible {
     case gemm(GEMMConv)
     /// Vector kernels over zero-padded row bands: depthwise and narrow grouped convs.
     case depthwise(DepthwiseConv)
+    /// ConvTranspose: SGEMM into columns, then a gathering col2im with the epilogue.
+    case transposedGEMM(ConvTransposeGEMM)
 
     var description: String {
         switch self {
         case .direct: return "direct"
         case .gemm: return "gemm (\(SGEMM.kernelName))"
         case .depthwise(let d): return "\(d.inPerGroup == 1 ? "depthwise" : "grouped-direct") (\(d.kernelName))"
+        case .transposedGEMM: return "gemm+col2im (\(SGEMM.kernelName))"
         }
     }
 
     /// The one place where a convolution's backend is chosen. Depthwise and narrow grouped
     /// convs run the direct vector kernels (see `DepthwiseConv.prefers`: too little K per group
-    /// to amortise im2col); SGEMM takes the rest with several input channels per group.
-    /// Transposed convolutions stay direct for now.
+    /// to amortise im2col); SGEMM takes the rest with several input channels per group;
+    /// transposed convolutions take GEMM + col2im.
     static func choose(_ step: PlanStep, threads: Int) -> ConvAlgorithm {
         guard case .conv(let a, let weight, let bias, let e) = step.kernel else { return .direct }
         if DepthwiseConv.prefers(a) {
             return .depthwise(DepthwiseConv(a, weight: weight, bias: bias, epilogue: e, threads: threads))
         }
         let inPerGroup = (a.inChannels ?? 0) / max(a.groups, 1)
+        if a.transposed, inPerGroup > 0 {
+            return .transposedGEMM(ConvTransposeGEMM(a, weight: weight, bias: bias, epilogue: e, threads: threads))
+        }
         guard !a.transposed, inPerGroup > 1, GEMMConv.supports(e) else { return .direct }
         return .gemm(GEMMConv(a, weight: weight, bias: bias, epilogue: e, threads: threads))
     }

@@ -158,6 +158,10 @@ enum PlanExecutor {
             d.run(shape, x: source, residual: residual, y: out, scratch: workspace)
             return
         }
+        if case .transposedGEMM(let gemm) = algorithm, let workspace {
+            gemm.run(shape, x: source, residual: residual, y: out, columns: workspace)
+            return
+        }
         weight.data.withUnsafeBufferPointer { w in
             (bias?.data).withOptionalPointer { bp in
                 if a.transposed {
