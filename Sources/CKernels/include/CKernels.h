@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 
+#include "winograd.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -27,7 +27,8 @@ public struct MemoryPlan: Sendable {
 struct StepScratch {
     /// A copy of the input padded with reflect/replicate/circular.
     var paddedInput = 0
-    /// One output plane of accumulators (direct), or one image-group's im2col matrix (GEMM).
+    /// One output plane of accumulators (direct), one image-group's im2col matrix (GEMM), or
+    /// each thread's transformed block (Winograd).
     var accumulator = 0
     var total: Int { paddedInput + accumulator }
 
@@ -37,6 +38,7 @@ struct StepScratch {
         if case .gemm = step.convAlgorithm {
             accumulator = GEMMConv.columnsFloats(PlanExecutor.convShape(a, inShape: x, outShape: y))
         }
+        if case .winograd(let w) = step.convAlgorithm { accumulator = w.workspaceFloats }
         if !a.transposed, a.paddingMode != .zeros {
             let (begin, end) = a.padBeginEnd
             let spatial = Array(x.suffix(a.spatialRank))

@@ -67,19 +67,30 @@ enum ConvAlgorithm: CustomStringConvertible {
     case direct
     /// im2col (or the input itself for 1x1) times packed weights.
     case gemm(GEMMConv)
+    /// Winograd F(4x4, 3x3) for 3x3 stride-1 2-D convolutions.
+    case winograd(WinogradConv)
 
     var description: String {
         switch self {
         case .direct: return "direct"
         case .gemm: return "gemm (\(SGEMM.kernelName))"
+        case .winograd(let w): return "winograd F(4x4,3x3) (\(w.positions.first?.isa.kernelName ?? SGEMM.kernelName))"
         }
     }
 
     /// The one place where a convolution's backend is chosen. SGEMM wins whenever each group
     /// has several input channels; a depthwise conv has K = kernel size only, too little to
     /// amortise im2col. Transposed convolutions stay direct for now.
-    static func choose(_ step: PlanStep, threads: Int) -> ConvAlgorithm {
+    /// A 3x3 stride-1 2-D conv with enough channels and pixels runs Winograd instead.
+    static func choose(_ step: PlanStep, threads: Int, shapes: [String: [Int]] = [:]) -> ConvAlgorithm {
         guard case .conv(let a, let weight, let bias, let e) = step.kernel else { return .direct }
+        if WinogradConv.applies(a), let x = shapes[step.inputs[0]], let y = shapes[step.output] {
+            let s = PlanExecutor.convShape(a, inShape: x, outShape: y)
+            if WinogradConv.isProfitable(s),
+               let w = WinogradConv(a, weight: weight, bias: bias, epilogue: e, shape: s, threads: threads) {
+                return .winograd(w)
+            }
+        }
         let inPerGroup = (a.inChannels ?? 0) / max(a.groups, 1)
         guard !a.transposed, inPerGroup > 1, GEMMConv.supports(e) else { return .direct }
         return .gemm(GEMMConv(a, weight: weight, bias: bias, epilogue: e, threads: threads))
