@@ -16,11 +16,12 @@ extension WinogradConv {
         /// The geometry part of the C kernel's arguments (pointers filled in per run).
         var config: convrt_winograd_f43
 
-        init(_ s: ConvShape3D, threads: Int) {
+        init(_ s: ConvShape3D, threads: Int, blockTiles forced: Int? = nil) {
             tilesX = ceilDiv(s.output.w, 4)
             tiles = tilesX * ceilDiv(s.output.h, 4)
             let largest = Self.largestBlock(inChannels: s.inChannels, outChannels: s.outChannels)
-            blockTiles = Self.bestBlock(tiles: tiles, batch: s.batch, largest: largest, threads: threads)
+            blockTiles = forced.map { max(1, $0) }
+                ?? Self.bestBlock(tiles: tiles, batch: s.batch, largest: largest, threads: threads)
             blocksPerImage = ceilDiv(tiles, blockTiles)
             workers = max(1, min(threads, s.batch * blocksPerImage))
             config = convrt_winograd_f43()

@@ -48,15 +48,18 @@ struct WinogradConv: @unchecked Sendable {
     }
 
     /// `nil` when the epilogue needs an activation before a residual that the store cannot apply.
+    /// - Parameters:
+    ///   - blockTiles: forces the tiles per block (tests); by default it is fitted to the caches.
+    ///   - transformISA: forces the transforms' path (tests); by default the best one.
     init?(_ a: ConvAttributes, weight: Tensor, bias: Tensor?, epilogue e: Epilogue, shape s: ConvShape3D,
-          threads: Int, transformISA: SGEMM.ISA? = nil) {
+          threads: Int, blockTiles: Int? = nil, transformISA: SGEMM.ISA? = nil) {
         guard s.inChannels / s.groups > 0, s.outChannels / s.groups > 0,
               let (pre, post, trailing) = Self.split(e) else { return nil }
         (self.pre, self.post, self.trailing) = (pre, post, trailing)
         self.bias = bias?.data
         self.transformISA = transformISA
         positions = WinogradWeights.transform(weight, groups: s.groups)
-        blocking = Blocking(s, threads: threads)
+        blocking = Blocking(s, threads: threads, blockTiles: blockTiles)
     }
 
     /// The kernel's two activations and a trailing one, or `nil` when unsupported.

@@ -15,38 +15,35 @@ enum WinogradWeights {
     /// matrix `U[p][o][c] = (G w[o, c] G^T)[i][k]` over the group's channels, packed for the SGEMM.
     static func transform(_ weight: Tensor, groups: Int) -> [PackedMatrixA] {
         let cout = weight.shape[0], cinG = weight.shape[1], coutG = cout / groups
-        var u = [[Float]](repeating: [Float](repeating: 0, count: cout * cinG), count: 36)
+        let count = cout * cinG
+        var u = [Float](repeating: 0, count: 36 * count)  // [36][Cout][Cin/g]
         weight.data.withUnsafeBufferPointer { w in
-            for o in 0..<cout {
-                for c in 0..<cinG {
-                    let tile = transformed(w.baseAddress! + (o * cinG + c) * 9)
-                    for p in 0..<36 { u[p][o * cinG + c] = Float(tile[p]) }
+            u.withUnsafeMutableBufferPointer { u in
+                let gFlat = g.flatMap { $0 }
+                var gk = [Double](repeating: 0, count: 18)
+                for kernel in 0..<count {
+                    let k = w.baseAddress! + kernel * 9
+                    for i in 0..<6 {  // G k: 6x3
+                        for b in 0..<3 {
+                            gk[i * 3 + b] = gFlat[i * 3] * Double(k[b]) + gFlat[i * 3 + 1] * Double(k[3 + b])
+                                + gFlat[i * 3 + 2] * Double(k[6 + b])
+                        }
+                    }
+                    for i in 0..<6 {  // (G k) G^T
+                        for j in 0..<6 {
+                            let value = gk[i * 3] * gFlat[j * 3] + gk[i * 3 + 1] * gFlat[j * 3 + 1] + gk[i * 3 + 2] * gFlat[j * 3 + 2]
+                            u[(i * 6 + j) * count + kernel] = Float(value)
+                        }
+                    }
                 }
             }
         }
-        return (0..<groups).flatMap { group in
-            (0..<36).map { p in
-                u[p].withUnsafeBufferPointer { rows in
-                    PackedMatrixA(rows: coutG, columns: cinG, data: rows.baseAddress! + group * coutG * cinG)
+        return u.withUnsafeBufferPointer { u in
+            (0..<groups).flatMap { group in
+                (0..<36).map { p in
+                    PackedMatrixA(rows: coutG, columns: cinG, data: u.baseAddress! + p * count + group * coutG * cinG)
                 }
             }
         }
-    }
-
-    /// `G k G^T` (6x6, row-major) of one 3x3 kernel `k` (row-major), in `Double`.
-    static func transformed(_ k: UnsafePointer<Float>) -> [Double] {
-        var gk = [[Double]](repeating: [0, 0, 0], count: 6)  // G k: 6x3
-        for i in 0..<6 {
-            for b in 0..<3 {
-                gk[i][b] = (0..<3).reduce(0.0) { $0 + g[i][$1] * Double(k[$1 * 3 + b]) }
-            }
-        }
-        var out = [Double](repeating: 0, count: 36)
-        for i in 0..<6 {
-            for j in 0..<6 {
-                out[i * 6 + j] = (0..<3).reduce(0.0) { $0 + gk[i][$1] * g[j][$1] }
-            }
-        }
-        return out
     }
 }
