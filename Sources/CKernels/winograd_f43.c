@@ -42,25 +42,26 @@ int convrt_winograd_f43_block(const convrt_winograd_f43 *w, const float *x, cons
     if (!tf) return -1;
     tile_count = min_size(tile_count, min_size(w->max_block, w->tiles - min_size(w->tiles, tile_begin)));
     if (tile_count == 0) return 0;
-    const size_t ld = row_stride(w);
+    // V [Cin][36][ld] and M [Cout][36][ld]: each channel's 36 positions side by side, so the
+    // transforms stream one region per channel (36 separate planes defeat the prefetchers).
+    const size_t ld = row_stride(w), channel = 36 * ld;
     const size_t cin_g = w->in_channels / w->groups, cout_g = w->out_channels / w->groups;
-    float *v = workspace, *m = workspace + 36 * w->in_channels * ld;
-    const size_t v_pos = w->in_channels * ld, m_pos = w->out_channels * ld;
+    float *v = workspace, *m = workspace + w->in_channels * channel;
 
-    FOR_EACH_SEGMENT(w, tile_begin, tile_count, tf->input(w, x, ty, tx0, n, v + column, ld, v_pos));
+    FOR_EACH_SEGMENT(w, tile_begin, tile_count, tf->input(w, x, ty, tx0, n, v + column, channel, ld));
 
     convrt_sgemm_plan plan;
     if (convrt_sgemm_plan_make((convrt_isa)w->gemm_isa, cout_g, tile_count, cin_g, 1, &plan) != 0)
         return -1;
     for (size_t p = 0; p < 36; p++) {
         for (size_t g = 0; g < w->groups; g++) {
-            if (convrt_sgemm_compute(&plan, w->u[g * 36 + p], v + p * v_pos + g * cin_g * ld, ld,
-                                     m + p * m_pos + g * cout_g * ld, ld, NULL, 0, plan.units) != 0)
+            if (convrt_sgemm_compute(&plan, w->u[g * 36 + p], v + g * cin_g * channel + p * ld, channel,
+                                     m + g * cout_g * channel + p * ld, channel, NULL, 0, plan.units) != 0)
                 return -1;
         }
     }
 
     FOR_EACH_SEGMENT(w, tile_begin, tile_count,
-                     tf->output(w, m + column, ld, m_pos, ty, tx0, n, residual, y));
+                     tf->output(w, m + column, channel, ld, ty, tx0, n, residual, y));
     return 0;
 }

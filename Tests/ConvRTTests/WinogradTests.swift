@@ -41,6 +41,9 @@ import Testing
         out.append(Case(batch: 1, cin: 6, cout: 9, h: 7, w: 13, padding: 1, groups: 3, epilogue: .relu))
         out.append(Case(batch: 2, cin: 4, cout: 4, h: 6, w: 5, padding: 1, groups: 2, epilogue: .residualTanh))
         out.append(Case(batch: 1, cin: 3, cout: 5, h: 7, w: 6, padding: 1, mode: .reflect))
+        // Wide rows: groups of 8 tiles entirely inside the image (the unmasked loads).
+        out.append(Case(batch: 1, cin: 3, cout: 4, h: 10, w: 61, padding: 0, epilogue: .relu))
+        out.append(Case(batch: 1, cin: 2, cout: 2, h: 14, w: 75, padding: 1, epilogue: .reluResidualRelu))
         out.append(Case(batch: 2, cin: 5, cout: 4, h: 9, w: 5, padding: 2, mode: .circular, epilogue: .leaky))
         return out
     }()
@@ -116,6 +119,7 @@ import Testing
         guard SGEMM.ISA.avx2.isSupported else { return }
         for c in [Case(batch: 2, cin: 17, cout: 9, h: 11, w: 23, padding: 1, epilogue: .relu6),
                   Case(batch: 1, cin: 8, cout: 8, h: 6, w: 37, padding: 2, epilogue: .none),
+                  Case(batch: 1, cin: 3, cout: 5, h: 13, w: 77, padding: 1, epilogue: .leaky),
                   Case(batch: 1, cin: 9, cout: 9, h: 13, w: 14, padding: 1, epilogue: .reluResidualRelu)] {
             let g = Self.graph(c)
             let x = Self.input(g.inputs[0].shape.concrete!, seed: 3)
