@@ -84,9 +84,10 @@ import Testing
     }
 
     /// The planner's plan with every Winograd-shaped conv forced onto Winograd.
-    static func winogradPlan(_ g: Graph, threads: Int, blockTiles: Int? = nil, isa: SGEMM.ISA? = nil) throws -> ExecutionPlan {
-        let shape = g.inputs[0].shape.concrete!
-        var p = try Planner.plan(g, inputShapes: [g.inputs[0].name: shape], options: PlanOptions(verify: true, threads: threads))
+    static func winogradPlan(_ g: Graph, threads: Int, blockTiles: Int? = nil, isa: SGEMM.ISA? = nil,
+                             shapes: [String: [Int]]? = nil) throws -> ExecutionPlan {
+        let shapes = shapes ?? [g.inputs[0].name: g.inputs[0].shape.concrete!]
+        var p = try Planner.plan(g, inputShapes: shapes, options: PlanOptions(verify: true, threads: threads))
         for i in p.steps.indices {
             guard case .conv(let a, let w, let b, let e) = p.steps[i].kernel, WinogradConv.applies(a) else { continue }
             let s = PlanExecutor.convShape(a, inShape: p.shapes[p.steps[i].inputs[0]]!, outShape: p.shapes[p.steps[i].output]!)
@@ -112,6 +113,32 @@ import Testing
             let q = try Self.winogradPlan(g, threads: threads, blockTiles: block)
             #expect(try PlanExecutor.run(q, inputs: ["x": x])[g.outputs[0]]! == one, "threads \(threads) block \(block ?? 0)")
         }
+    }
+
+    /// Every golden PyTorch fixture with a 3x3 stride-1 2-D conv, forced onto Winograd, within
+    /// the parity tolerance (1e-4 * max(1, max |expected|)).
+    @Test func goldenFixturesMatchPyTorch() throws {
+        let dir = fixturesURL.appendingPathComponent("layers")
+        var checked = 0
+        for c in LayerCase.all() {
+            let compiled = try ModelCompiler.compile(contentsOf: dir.appendingPathComponent("\(c.case).convnet"))
+            let winogradShaped = compiled.graph.nodes.contains {
+                if case .conv(let a) = $0.op { return WinogradConv.applies(a) && a.inChannels != nil }
+                return false
+            }
+            guard winogradShaped else { continue }
+            var inputs: [String: Tensor] = [:]
+            for (name, file) in c.inputs { inputs[name] = try NPY.read(contentsOf: dir.appendingPathComponent(file)).tensor }
+            let p = try Self.winogradPlan(compiled.graph, threads: 2, shapes: inputs.mapValues(\.shape))
+            guard p.steps.contains(where: { $0.algorithm?.hasPrefix("winograd") == true }) else { continue }
+            let outputs = try PlanExecutor.run(p, inputs: inputs)
+            for (name, file) in c.outputs {
+                let expected = try NPY.read(contentsOf: dir.appendingPathComponent(file)).tensor
+                expectClose(try #require(outputs[name]), expected, "\(c.case) output \(name)")
+            }
+            checked += 1
+        }
+        #expect(checked >= 20, "only \(checked) fixtures have a Winograd-shaped conv")
     }
 
     /// The portable transforms give the AVX2 ones' bits (same operations, no contraction).
