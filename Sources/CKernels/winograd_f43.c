@@ -27,28 +27,33 @@ size_t convrt_winograd_f43_workspace(const convrt_winograd_f43 *w) {
     return 36 * (w->in_channels + w->out_channels) * row_stride(w);
 }
 
-// Calls body(ty, tx0, n, column) for each run of tiles of one tile row in the block.
-#define FOR_EACH_SEGMENT(w, begin, count, BODY)                                       \
-    for (size_t t_ = (begin), end_ = (begin) + (count); t_ < end_;) {                 \
-        const size_t ty = t_ / (w)->tiles_x, tx0 = t_ % (w)->tiles_x;                 \
-        const size_t n = min_size((w)->tiles_x - tx0, end_ - t_), column = t_ - (begin); \
-        BODY;                                                                         \
-        t_ += n;                                                                      \
+// Runs BODY for each run of tiles of one tile row in the block: image, ty, tx0, n tiles, and
+// the block column of the first.
+#define FOR_EACH_SEGMENT(w, begin, count, BODY)                                              \
+    for (size_t t_ = (begin), end_ = (begin) + (count); t_ < end_;) {                        \
+        const size_t image = t_ / (w)->tiles, within_ = t_ % (w)->tiles;                     \
+        const size_t ty = within_ / (w)->tiles_x, tx0 = within_ % (w)->tiles_x;              \
+        const size_t n = min_size((w)->tiles_x - tx0, end_ - t_), column = t_ - (begin);     \
+        BODY;                                                                                \
+        t_ += n;                                                                             \
     }
 
 int convrt_winograd_f43_block(const convrt_winograd_f43 *w, const float *x, const float *residual,
                               float *y, size_t tile_begin, size_t tile_count, float *workspace) {
     const wino_transforms *tf = transforms(w->transform_isa);
     if (!tf) return -1;
-    tile_count = min_size(tile_count, min_size(w->max_block, w->tiles - min_size(w->tiles, tile_begin)));
+    const size_t all = w->batch * w->tiles;
+    tile_count = min_size(tile_count, min_size(w->max_block, all - min_size(all, tile_begin)));
     if (tile_count == 0) return 0;
+    const size_t in_image = w->in_channels * w->in_h * w->in_w, out_image = w->out_channels * w->out_h * w->out_w;
     // V [Cin][36][ld] and M [Cout][36][ld]: each channel's 36 positions side by side, so the
     // transforms stream one region per channel (36 separate planes defeat the prefetchers).
     const size_t ld = row_stride(w), channel = 36 * ld;
     const size_t cin_g = w->in_channels / w->groups, cout_g = w->out_channels / w->groups;
     float *v = workspace, *m = workspace + w->in_channels * channel;
 
-    FOR_EACH_SEGMENT(w, tile_begin, tile_count, tf->input(w, x, ty, tx0, n, v + column, channel, ld));
+    FOR_EACH_SEGMENT(w, tile_begin, tile_count,
+                     tf->input(w, x + image * in_image, ty, tx0, n, v + column, channel, ld));
 
     convrt_sgemm_plan plan;
     if (convrt_sgemm_plan_make((convrt_isa)w->gemm_isa, cout_g, tile_count, cin_g, 1, &plan) != 0)
@@ -62,6 +67,7 @@ int convrt_winograd_f43_block(const convrt_winograd_f43 *w, const float *x, cons
     }
 
     FOR_EACH_SEGMENT(w, tile_begin, tile_count,
-                     tf->output(w, m + column, channel, ld, ty, tx0, n, residual, y));
+                     tf->output(w, m + column, channel, ld, ty, tx0, n,
+                                residual ? residual + image * out_image : NULL, y + image * out_image));
     return 0;
 }

@@ -1,7 +1,8 @@
 /// Winograd F(4x4, 3x3) convolution blocks for 3x3, stride-1, dilation-1 2-D convolutions
 /// (Lavin & Gray 2015), on the packed SGEMM.
 ///
-/// Per block of output tiles (4x4 pixels each, numbered row-major over one image):
+/// Per block of output tiles (4x4 pixels each, numbered row-major image by image, so a block
+/// of a small image's tiles may take in the next images'):
 ///   V[36][Cin][tiles]  = B^T d B      (input transform, 6x6 input patch per tile and channel)
 ///   M[36][Cout][tiles] = U[36] * V    (36 SGEMMs per group; U = G g G^T packed once at load)
 ///   y                  = A^T m A      (output transform) + bias, activation, residual, activation
@@ -29,6 +30,7 @@ typedef struct {
 
 /// Everything a block needs, fixed when the plan is made.
 typedef struct {
+    size_t batch;
     size_t in_channels, out_channels, groups;
     size_t in_h, in_w;          ///< input image
     size_t out_h, out_w;        ///< output image
@@ -46,9 +48,10 @@ typedef struct {
 /// Floats of workspace one thread needs for blocks of up to w->max_block tiles.
 size_t convrt_winograd_f43_workspace(const convrt_winograd_f43 *w);
 
-/// Computes output tiles [tile_begin, tile_begin + tile_count) of one image.
-/// x: [Cin][in_h][in_w]; residual: [Cout][out_h][out_w] or NULL (must not overlap y);
-/// y: [Cout][out_h][out_w]; workspace: convrt_winograd_f43_workspace floats, 32-byte aligned.
+/// Computes output tiles [tile_begin, tile_begin + tile_count) of the batch (tile t lies in
+/// image t / tiles). x: [batch][Cin][in_h][in_w]; residual: [batch][Cout][out_h][out_w] or NULL
+/// (must not overlap y); y: [batch][Cout][out_h][out_w]; workspace:
+/// convrt_winograd_f43_workspace floats (64-byte aligned runs fastest).
 /// Returns 0, or -1 when an ISA is unsupported or the SGEMM's buffer cannot be allocated.
 int convrt_winograd_f43_block(const convrt_winograd_f43 *w, const float *x, const float *residual,
                               float *y, size_t tile_begin, size_t tile_count, float *workspace);

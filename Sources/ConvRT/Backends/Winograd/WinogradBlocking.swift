@@ -1,15 +1,16 @@
 import CKernels
 
 extension WinogradConv {
-    /// How one image's 4x4 output tiles are cut into blocks and blocks shared by threads.
+    /// How the batch's 4x4 output tiles are cut into blocks and blocks shared by threads.
     ///
-    /// A block's transformed input `[36][Cin][tiles]` and products `[36][Cout][tiles]` should
-    /// stay near the core (L2, else L3) while the block runs, yet hold enough tiles for the
-    /// SGEMM's 16-column panels. Blocks are numbered image by image; worker `w` runs blocks
-    /// `w, w + workers, ...`, so the block size is picked to even out the workers' loads.
+    /// Tiles are numbered row-major image by image, and a block is a run of them (so small
+    /// images share blocks). A block's transformed input `[Cin][36][tiles]` and products
+    /// `[Cout][36][tiles]` should stay near the core (L2, else L3) while it runs, yet hold
+    /// enough tiles for the SGEMM's 16-column panels. Worker `w` runs blocks `w, w + workers,
+    /// ...`, so the block size is picked to even out the workers' loads.
     struct Blocking {
         var tilesX: Int, tiles: Int
-        var blockTiles: Int, blocksPerImage: Int
+        var blockTiles: Int, blocks: Int
         var workers: Int
         /// Workspace floats one worker uses, rounded to whole cache lines.
         var perWorkerFloats: Int
@@ -20,11 +21,12 @@ extension WinogradConv {
             tilesX = ceilDiv(s.output.w, 4)
             tiles = tilesX * ceilDiv(s.output.h, 4)
             let largest = Self.largestBlock(inChannels: s.inChannels, outChannels: s.outChannels)
-            blockTiles = forced.map { max(1, $0) }
-                ?? Self.bestBlock(tiles: tiles, batch: s.batch, largest: largest, threads: threads)
-            blocksPerImage = ceilDiv(tiles, blockTiles)
-            workers = max(1, min(threads, s.batch * blocksPerImage))
+            let all = s.batch * tiles
+            blockTiles = forced.map { max(1, $0) } ?? Self.bestBlock(tiles: all, largest: largest, threads: threads)
+            blocks = ceilDiv(all, blockTiles)
+            workers = max(1, min(threads, blocks))
             config = convrt_winograd_f43()
+            config.batch = s.batch
             config.in_channels = s.inChannels
             config.out_channels = s.outChannels
             config.groups = s.groups
@@ -46,17 +48,16 @@ extension WinogradConv {
         /// The block size, a multiple of 8 tiles up to `largest`, whose busiest worker has the
         /// least work; a block costs its tiles rounded to SGEMM panels (16) plus a fixed 8 for
         /// streaming U and the calls. Ties go to the larger block.
-        static func bestBlock(tiles: Int, batch: Int, largest: Int, threads: Int) -> Int {
-            let top = min(largest, (tiles + 7) / 8 * 8)
+        static func bestBlock(tiles: Int, largest: Int, threads: Int) -> Int {
+            let top = max(8, min(largest, (tiles + 7) / 8 * 8))  // 8 also when there are no tiles
             var best = top, bestCost = Int.max
             for size in stride(from: top, through: 8, by: -8) {
-                let perImage = ceilDiv(tiles, size)
-                let workers = max(1, min(threads, batch * perImage))
+                let blocks = ceilDiv(tiles, size)
+                let workers = max(1, min(threads, blocks))
                 var load = [Int](repeating: 0, count: workers)
-                for item in 0..<(batch * perImage) {
-                    let block = item % perImage
+                for block in 0..<blocks {
                     let count = min(size, tiles - block * size)
-                    load[item % workers] += (count + 15) / 16 * 16 + 8
+                    load[block % workers] += (count + 15) / 16 * 16 + 8
                 }
                 let cost = load.max() ?? 0
                 if cost < bestCost { (best, bestCost) = (size, cost) }
