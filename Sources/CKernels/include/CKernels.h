@@ -18,6 +18,7 @@
 #include "convrt_im2col.h"
 #include "convrt_pool.h"
 #include "convrt_col2im.h"
+#include "winograd.h"
 
 #ifdef __cplusplus
 extern "C" {

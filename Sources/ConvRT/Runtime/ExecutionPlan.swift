@@ -71,6 +71,8 @@ enum ConvAlgorithm: CustomStringConvertible {
     case depthwise(DepthwiseConv)
     /// ConvTranspose: SGEMM into columns, then a gathering col2im with the epilogue.
     case transposedGEMM(ConvTransposeGEMM)
+    /// Winograd F(4x4, 3x3) for 3x3 stride-1 2-D convolutions.
+    case winograd(WinogradConv)
 
     var description: String {
         switch self {
@@ -78,15 +80,24 @@ enum ConvAlgorithm: CustomStringConvertible {
         case .gemm: return "gemm (\(SGEMM.kernelName))"
         case .depthwise(let d): return "\(d.inPerGroup == 1 ? "depthwise" : "grouped-direct") (\(d.kernelName))"
         case .transposedGEMM: return "gemm+col2im (\(SGEMM.kernelName))"
+        case .winograd(let w): return "winograd F(4x4,3x3) (\(w.positions.first?.isa.kernelName ?? SGEMM.kernelName))"
         }
     }
 
-    /// The one place where a convolution's backend is chosen. Depthwise and narrow grouped
-    /// convs run the direct vector kernels (see `DepthwiseConv.prefers`: too little K per group
-    /// to amortise im2col); SGEMM takes the rest with several input channels per group;
-    /// transposed convolutions take GEMM + col2im.
-    static func choose(_ step: PlanStep, threads: Int) -> ConvAlgorithm {
+    /// The one place where a convolution's backend is chosen. A 3x3 stride-1 2-D conv with
+    /// enough channels and pixels runs Winograd; depthwise and narrow grouped convs run the
+    /// direct vector kernels (see `DepthwiseConv.prefers`: too little K per group to amortise
+    /// im2col); SGEMM takes the rest with several input channels per group; transposed
+    /// convolutions take GEMM + col2im.
+    static func choose(_ step: PlanStep, threads: Int, shapes: [String: [Int]] = [:]) -> ConvAlgorithm {
         guard case .conv(let a, let weight, let bias, let e) = step.kernel else { return .direct }
+        if WinogradConv.applies(a), let x = shapes[step.inputs[0]], let y = shapes[step.output] {
+            let s = PlanExecutor.convShape(a, inShape: x, outShape: y)
+            if WinogradConv.isProfitable(s),
+               let w = WinogradConv(a, weight: weight, bias: bias, epilogue: e, shape: s, threads: threads) {
+                return .winograd(w)
+            }
+        }
         if DepthwiseConv.prefers(a) {
             return .depthwise(DepthwiseConv(a, weight: weight, bias: bias, epilogue: e, threads: threads))
         }

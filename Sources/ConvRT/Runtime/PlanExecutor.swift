@@ -162,6 +162,10 @@ enum PlanExecutor {
             gemm.run(shape, x: source, residual: residual, y: out, columns: workspace)
             return
         }
+        if case .winograd(let winograd) = algorithm, let workspace {
+            winograd.run(shape, x: source, residual: residual, y: out, workspace: workspace)
+            return
+        }
         weight.data.withUnsafeBufferPointer { w in
             (bias?.data).withOptionalPointer { bp in
                 if a.transposed {
