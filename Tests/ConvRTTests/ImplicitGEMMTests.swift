@@ -147,7 +147,10 @@ import Testing
     /// Runs the graph's conv step on the implicit GEMM with an im2col slab budget of `budget` floats.
     func run(_ g: Graph, _ x: Tensor, threads: Int, budget: Int) throws -> (Tensor, ColumnBlocking?) {
         var p = try Planner.plan(g, inputShapes: ["x": x.shape], options: PlanOptions(verify: true, threads: threads))
-        guard case .gemm(var gemm)? = p.steps[0].convAlgorithm else { return (Tensor(shape: [], data: [0]), nil) }
+        // Other backends (Winograd, the direct grouped kernels) may win this shape: force the GEMM.
+        guard case .conv(let attributes, let weight, let bias, let epilogue) = p.steps[0].kernel, GEMMConv.supports(epilogue)
+        else { return (Tensor(shape: [], data: [0]), nil) }
+        var gemm = GEMMConv(attributes, weight: weight, bias: bias, epilogue: epilogue, threads: threads)
         gemm.slabBudget = budget
         p.steps[0].convAlgorithm = .gemm(gemm)
         p.memory = MemoryPlanner.plan(p.steps, shapes: p.shapes, inputs: p.inputs, outputs: p.outputs, reuse: true)
