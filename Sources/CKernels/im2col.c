@@ -1,13 +1,13 @@
 // Blocked im2col (see convrt_im2col.h).
 //
-// Tap by tap (kd, kh, kw), the block's output pixels are walked as runs along output rows,
-// and each run becomes up to three segments of its slab row: a zero prefix (left padding),
-// a copy with the stride, a zero suffix (or one zero segment when the run's input row is in
-// the padding). The segments depend on the tap alone, so they are built once and replayed
-// for every input channel, whose rows differ only in their base pointer: channel by channel,
-// all taps of a group, so a channel's input is read from L1 by all its taps, with the input
-// of a few channels ahead prefetched. Replaying is short vector copies: AVX2 on x86-64 when
-// the CPU has it (chosen at run time), plain C otherwise.
+// Tap by tap (kd, kh, kw), the block's output pixels are walked as runs along output rows;
+// a run of a slab row is a zero prefix (left padding), a copy with the stride and a zero
+// suffix (all zeros when its input row is in the padding). The runs depend on the tap alone,
+// so they are built once and replayed for every input channel, whose rows differ only in
+// their base pointer: channel by channel, all taps of a group, so a channel's input is read
+// from L1 by all its taps, with the input of a few channels ahead prefetched. Replaying is
+// short vector copies: AVX2 on x86-64 when the CPU has it (chosen at run time), plain C
+// otherwise.
 #include "convrt_im2col.h"
 
 #include <stdatomic.h>
@@ -19,47 +19,48 @@
 #define IM2COL_X86 1
 #endif
 
-/// One piece of a slab row: `n` floats at column `t`, copied from the channel plane at `src`
-/// (input columns src, src + stride, ...), or zeros when `src` < 0.
+/// One run of a slab row: `z0` zeros from column `t`, then `n` floats copied from the channel
+/// plane at `src` (input columns src, src + stride, ...), then `z1` zeros.
 typedef struct {
-    uint32_t t, n;
+    uint32_t t, z0, n, z1;
     ptrdiff_t src;
-} segment;
+} run;
 
-/// Segments built at a time (12 KiB on the stack), at most three per run, and the most runs
-/// in one batch.
-#define SEGMENT_CAPACITY 768
+/// Runs built at a time (6 KiB on the stack), the most runs of one tap in a batch, and the
+/// most input ranges prefetched per channel.
+#define RUN_CAPACITY 256
 #define MAX_RUNS 64
+#define MAX_PREFETCHES 64
 /// How many channels ahead of the copies the input is prefetched.
 #define PREFETCH_CHANNELS 4
 
-/// The segments of `width` consecutive taps (from `tap0`) and where their rows go.
+/// Input a channel's runs read, relative to its plane, in bytes.
+typedef struct {
+    ptrdiff_t offset;
+    size_t bytes;
+} byte_range;
+
+/// The runs of `width` consecutive taps (from `tap0`), where their rows go, and what to prefetch.
 typedef struct {
     const convrt_conv_geometry *g;
-    const segment *segs;
-    const size_t *first;  // tap tap0 + i has segments [first[i], first[i + 1])
+    const run *runs;
+    const size_t *first;  // tap tap0 + i has runs [first[i], first[i + 1])
     size_t tap0, width, taps;
     const float *x;
     size_t plane;
-    float *dst;
+    size_t row0, rows;  // the slab rows wanted: (channel, tap) rows [row0, row0 + rows)
+    float *dst;         // row row0
     size_t ldd;
+    const byte_range *prefetch;
+    size_t prefetches;
 } tap_group;
 
 typedef void (*replay_fn)(const tap_group *group);
 
-/// Warms the cache with the input channel plane `x`'s segments of the group will read: taps
-/// with kw = 0 only, `extra` floats past each for the taps along w that follow.
 static inline void prefetch_channel(const tap_group *q, const float *x) {
-    const convrt_conv_geometry *g = q->g;
-    const size_t extra = (g->k_w - 1) * g->dilation_w;
-    for (size_t i = 0; i < q->width; i++) {
-        if ((q->tap0 + i) % g->k_w != 0) continue;
-        for (size_t s = q->first[i]; s < q->first[i + 1]; s++) {
-            if (q->segs[s].src < 0) continue;
-            const char *p = (const char *)(x + q->segs[s].src);
-            const size_t bytes = ((q->segs[s].n - 1) * g->stride_w + 1 + extra) * sizeof(float);
-            for (size_t o = 0; o < bytes + 63; o += 64) __builtin_prefetch(p + o, 0, 3);
-        }
+    for (size_t i = 0; i < q->prefetches; i++) {
+        const char *p = (const char *)x + q->prefetch[i].offset;
+        for (size_t o = 0; o < q->prefetch[i].bytes; o += 64) __builtin_prefetch(p + o, 0, 3);
     }
 }
 
@@ -67,29 +68,35 @@ static inline void prefetch_channel(const tap_group *q, const float *x) {
 #define REPLAY_GROUP(q, ZERO, COPY1, COPY2)                                                      \
     do {                                                                                         \
         const convrt_conv_geometry *g_ = (q)->g;                                                 \
-        const size_t stride_ = g_->stride_w;                                                     \
-        for (size_t c = 0; c < g_->channels; c++) {                                              \
-            if (c == 0)                                                                          \
-                for (size_t p = 0; p < PREFETCH_CHANNELS && p < g_->channels; p++)               \
+        const size_t stride_ = g_->stride_w, end_ = (q)->row0 + (q)->rows;                       \
+        const size_t c0_ = (q)->row0 / (q)->taps, c1_ = (end_ + (q)->taps - 1) / (q)->taps;      \
+        for (size_t c = c0_; c < c1_; c++) {                                                     \
+            if (c == c0_)                                                                        \
+                for (size_t p = c; p < c + PREFETCH_CHANNELS && p < c1_; p++)                    \
                     prefetch_channel((q), (q)->x + p * (q)->plane);                              \
-            if (c + PREFETCH_CHANNELS < g_->channels)                                            \
+            if (c + PREFETCH_CHANNELS < c1_)                                                     \
                 prefetch_channel((q), (q)->x + (c + PREFETCH_CHANNELS) * (q)->plane);            \
             const float *xc = (q)->x + c * (q)->plane;                                           \
             for (size_t i = 0; i < (q)->width; i++) {                                            \
-                float *row = (q)->dst + (c * (q)->taps + (q)->tap0 + i) * (q)->ldd;              \
-                for (size_t s = (q)->first[i]; s < (q)->first[i + 1]; s++) {                     \
-                    const segment sg = (q)->segs[s];                                             \
-                    float *d = row + sg.t;                                                       \
-                    if (sg.src < 0) {                                                            \
-                        ZERO(d, sg.n);                                                           \
-                    } else if (stride_ == 1) {                                                   \
-                        COPY1(d, xc + sg.src, sg.n);                                             \
-                    } else if (stride_ == 2) {                                                   \
-                        COPY2(d, xc + sg.src, sg.n);                                             \
-                    } else {                                                                     \
-                        const float *s_ = xc + sg.src;                                           \
-                        for (size_t j = 0; j < sg.n; j++) d[j] = s_[j * stride_];                \
+                const size_t r_ = c * (q)->taps + (q)->tap0 + i;                                 \
+                if (r_ < (q)->row0 || r_ >= end_) continue;                                      \
+                float *row = (q)->dst + (r_ - (q)->row0) * (q)->ldd;                             \
+                for (size_t r = (q)->first[i]; r < (q)->first[i + 1]; r++) {                     \
+                    const run u = (q)->runs[r];                                                  \
+                    float *d = row + u.t;                                                        \
+                    if (u.z0) ZERO(d, u.z0);                                                     \
+                    d += u.z0;                                                                   \
+                    if (u.n) {                                                                   \
+                        if (stride_ == 1) {                                                      \
+                            COPY1(d, xc + u.src, u.n);                                           \
+                        } else if (stride_ == 2) {                                               \
+                            COPY2(d, xc + u.src, u.n);                                           \
+                        } else {                                                                 \
+                            const float *s_ = xc + u.src;                                        \
+                            for (size_t j = 0; j < u.n; j++) d[j] = s_[j * stride_];             \
+                        }                                                                        \
                     }                                                                            \
+                    if (u.z1) ZERO(d + u.n, u.z1);                                               \
                 }                                                                                \
             }                                                                                    \
         }                                                                                        \
@@ -189,20 +196,20 @@ typedef struct {
     size_t t, od, oh, ow;
 } walk_pos;
 
-static void push(segment *segs, size_t *count, size_t t, size_t n, ptrdiff_t src) {
-    if (n == 0) return;
-    segment *last = *count ? &segs[*count - 1] : NULL;
-    if (src < 0 && last && last->src < 0 && last->t + last->n == t) {
-        last->n += (uint32_t)n;  // one zero segment across padded rows
+static void push(run *runs, size_t *count, run u) {
+    if (u.n == 0) u.z0 += u.z1, u.z1 = 0;  // all zeros
+    run *last = *count ? &runs[*count - 1] : NULL;
+    if (u.n == 0 && last && last->t + last->z0 + last->n + last->z1 == u.t) {
+        *(last->n ? &last->z1 : &last->z0) += u.z0;  // rows in the padding extend the zeros
         return;
     }
-    segs[(*count)++] = (segment){(uint32_t)t, (uint32_t)n, src};
+    runs[(*count)++] = u;
 }
 
-/// Segments of tap (kd, kh, kw) for up to `runs` runs from `*pos` (advanced past them) to slab
-/// column `end`.
-static size_t build_segments(const convrt_conv_geometry *g, size_t kd, size_t kh, size_t kw,
-                             walk_pos *pos, size_t end, size_t runs, segment *segs) {
+/// Runs of tap (kd, kh, kw) for up to `limit` output rows from `*pos` (advanced past them) to
+/// slab column `end`.
+static size_t build_runs(const convrt_conv_geometry *g, size_t kd, size_t kh, size_t kw,
+                         walk_pos *pos, size_t end, size_t limit, run *runs) {
     const ptrdiff_t shift_d = (ptrdiff_t)(kd * g->dilation_d) - (ptrdiff_t)g->pad_d;
     const ptrdiff_t shift_h = (ptrdiff_t)(kh * g->dilation_h) - (ptrdiff_t)g->pad_h;
     const ptrdiff_t shift_w = (ptrdiff_t)(kw * g->dilation_w) - (ptrdiff_t)g->pad_w;
@@ -210,20 +217,19 @@ static size_t build_segments(const convrt_conv_geometry *g, size_t kd, size_t kh
     valid_range(shift_w, g->stride_w, g->in_w, g->out_w, &lo, &hi);
     size_t count = 0;
     walk_pos p = *pos;
-    for (size_t run = 0; run < runs && p.t < end; run++) {
+    for (size_t i = 0; i < limit && p.t < end; i++) {
         const size_t stop = p.ow + (g->out_w - p.ow < end - p.t ? g->out_w - p.ow : end - p.t);
         const ptrdiff_t id = (ptrdiff_t)(p.od * g->stride_d) + shift_d;
         const ptrdiff_t ih = (ptrdiff_t)(p.oh * g->stride_h) + shift_h;
-        const size_t t0 = p.t - p.ow;  // slab column of output column 0 of this row
         if (id < 0 || id >= (ptrdiff_t)g->in_d || ih < 0 || ih >= (ptrdiff_t)g->in_h) {
-            push(segs, &count, p.t, stop - p.ow, -1);
+            push(runs, &count, (run){(uint32_t)p.t, (uint32_t)(stop - p.ow), 0, 0, 0});
         } else {
             const size_t a = lo < p.ow ? p.ow : lo > stop ? stop : lo;
             const size_t b = hi < a ? a : hi > stop ? stop : hi;
             const ptrdiff_t row = ((ptrdiff_t)id * (ptrdiff_t)g->in_h + ih) * (ptrdiff_t)g->in_w;
-            push(segs, &count, p.t, a - p.ow, -1);
-            push(segs, &count, t0 + a, b - a, row + (ptrdiff_t)(a * g->stride_w) + shift_w);
-            push(segs, &count, t0 + b, stop - b, -1);
+            const ptrdiff_t src = b > a ? row + (ptrdiff_t)(a * g->stride_w) + shift_w : 0;
+            push(runs, &count, (run){(uint32_t)p.t, (uint32_t)(a - p.ow), (uint32_t)(b - a),
+                                     (uint32_t)(stop - b), src});
         }
         p.t += stop - p.ow;
         p.ow = 0;
@@ -233,8 +239,36 @@ static size_t build_segments(const convrt_conv_geometry *g, size_t kd, size_t kh
     return count;
 }
 
+/// What to prefetch of each channel for the group: the span of everything its runs read when
+/// that is mostly needed, else the spans of the taps with kw = 0 (the taps along w that
+/// follow read `extra` floats more). Returns the number of ranges.
+static size_t plan_prefetch(const tap_group *q, byte_range *out) {
+    const convrt_conv_geometry *g = q->g;
+    const size_t extra = (g->k_w - 1) * g->dilation_w;
+    ptrdiff_t lo = PTRDIFF_MAX, hi = PTRDIFF_MIN;
+    size_t needed = 0, count = 0;
+    for (size_t i = 0; i < q->width; i++) {
+        for (size_t r = q->first[i]; r < q->first[i + 1]; r++) {
+            const run u = q->runs[r];
+            if (u.n == 0) continue;
+            const ptrdiff_t end = u.src + (ptrdiff_t)((u.n - 1) * g->stride_w + 1);
+            lo = u.src < lo ? u.src : lo;
+            hi = end > hi ? end : hi;
+            if ((q->tap0 + i) % g->k_w != 0) continue;
+            const size_t bytes = ((u.n - 1) * g->stride_w + 1 + extra) * sizeof(float) + 63;
+            needed += bytes;
+            if (count < MAX_PREFETCHES) out[count++] = (byte_range){u.src * (ptrdiff_t)sizeof(float), bytes};
+        }
+    }
+    if (lo < hi && (size_t)(hi - lo) * sizeof(float) <= 2 * needed) {
+        out[0] = (byte_range){lo * (ptrdiff_t)sizeof(float), (size_t)(hi - lo) * sizeof(float) + 63};
+        return 1;
+    }
+    return count;
+}
+
 void convrt_im2col_block(const convrt_conv_geometry *g, const float *x, size_t n0, size_t count,
-                         float *dst, size_t ldd) {
+                         size_t row0, size_t rows, float *dst, size_t ldd) {
     static _Atomic(replay_fn) picked;
     replay_fn replay = atomic_load_explicit(&picked, memory_order_relaxed);
     if (!replay) {  // every thread picks the same function
@@ -243,25 +277,31 @@ void convrt_im2col_block(const convrt_conv_geometry *g, const float *x, size_t n
     }
     const size_t out_hw = g->out_h * g->out_w;
     const size_t taps = g->k_d * g->k_h * g->k_w;
-    // Segments of `group` taps x `runs` runs at a time (at most 3 per run).
-    size_t runs = SEGMENT_CAPACITY / (3 * taps);
-    runs = runs < 1 ? 1 : runs > MAX_RUNS ? MAX_RUNS : runs;
-    const size_t group = SEGMENT_CAPACITY / (3 * runs) < taps ? SEGMENT_CAPACITY / (3 * runs) : taps;
-    segment segs[SEGMENT_CAPACITY];
-    size_t first[SEGMENT_CAPACITY / 3 + 1];
-    tap_group q = {g, segs, first, 0, 0, taps, x, g->in_d * g->in_h * g->in_w, dst, ldd};
+    // Runs of `group` taps x `per_tap` output rows at a time.
+    size_t per_tap = RUN_CAPACITY / taps;
+    per_tap = per_tap < 1 ? 1 : per_tap > MAX_RUNS ? MAX_RUNS : per_tap;
+    const size_t group = RUN_CAPACITY / per_tap < taps ? RUN_CAPACITY / per_tap : taps;
+    run runs[RUN_CAPACITY];
+    size_t first[RUN_CAPACITY + 1];
+    byte_range prefetch[MAX_PREFETCHES];
+    tap_group q = {g, runs, first, 0, 0, taps, x, g->in_d * g->in_h * g->in_w, row0, rows, dst, ldd,
+                   prefetch, 0};
+    // Only the taps of the wanted rows when they are within one channel, else all.
+    const int within = rows < taps && row0 % taps + rows <= taps;
+    const size_t tap_lo = within ? row0 % taps : 0, tap_hi = within ? row0 % taps + rows : taps;
     walk_pos batch = {0, n0 / out_hw, n0 % out_hw / g->out_w, n0 % g->out_w};
     while (batch.t < count) {
         walk_pos next = batch;
-        for (q.tap0 = 0; q.tap0 < taps; q.tap0 += group) {
-            q.width = taps - q.tap0 < group ? taps - q.tap0 : group;
+        for (q.tap0 = tap_lo; q.tap0 < tap_hi; q.tap0 += group) {
+            q.width = tap_hi - q.tap0 < group ? tap_hi - q.tap0 : group;
             first[0] = 0;
             for (size_t i = 0; i < q.width; i++) {
                 const size_t tap = q.tap0 + i;
                 const size_t kw = tap % g->k_w, kh = tap / g->k_w % g->k_h, kd = tap / (g->k_w * g->k_h);
                 next = batch;
-                first[i + 1] = first[i] + build_segments(g, kd, kh, kw, &next, count, runs, segs + first[i]);
+                first[i + 1] = first[i] + build_runs(g, kd, kh, kw, &next, count, per_tap, runs + first[i]);
             }
+            q.prefetches = plan_prefetch(&q, prefetch);
             replay(&q);
         }
         batch = next;

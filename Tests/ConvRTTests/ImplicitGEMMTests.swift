@@ -61,16 +61,19 @@ import Testing
             let x = (0..<g.channels * g.in_d * g.in_h * g.in_w).map { _ in Float(rng.next() % 1000) + 1 }
             let n0 = Int(rng.next() % UInt64(n)), count = 1 + Int(rng.next() % UInt64(n - n0))
             let ldd = count + Int(rng.next() % 4)
-            var slab = [Float](repeating: -1, count: k * ldd)
-            withUnsafePointer(to: g) { gp in convrt_im2col_block(gp, x, n0, count, &slab, ldd) }
+            // All rows, or a random range of them (a K block: may start and end mid-channel).
+            let row0 = checked % 2 == 0 ? 0 : Int(rng.next() % UInt64(k))
+            let rows = checked % 2 == 0 ? k : 1 + Int(rng.next() % UInt64(k - row0))
+            var slab = [Float](repeating: -1, count: rows * ldd)
+            withUnsafePointer(to: g) { gp in convrt_im2col_block(gp, x, n0, count, row0, rows, &slab, ldd) }
             var bad: String?
-            for r in 0..<k where bad == nil {
+            for r in 0..<rows where bad == nil {
                 for t in 0..<ldd {
-                    let want = t < count ? geo.value(x, row: r, column: n0 + t) : -1  // -1: left untouched
-                    if slab[r * ldd + t] != want { bad = "row \(r) col \(t): \(slab[r * ldd + t]) != \(want)"; break }
+                    let want = t < count ? geo.value(x, row: row0 + r, column: n0 + t) : -1  // -1: left untouched
+                    if slab[r * ldd + t] != want { bad = "row \(row0 + r) col \(t): \(slab[r * ldd + t]) != \(want)"; break }
                 }
             }
-            #expect(bad == nil, "\(geo) n0 \(n0) count \(count) ldd \(ldd): \(bad ?? "")")
+            #expect(bad == nil, "\(geo) n0 \(n0) count \(count) rows \(row0)..<\(row0 + rows) ldd \(ldd): \(bad ?? "")")
         }
     }
 
@@ -85,7 +88,7 @@ import Testing
         for (columns, k, batch, budget) in grid {
             let s = ConvShape3D(batch: batch, inChannels: k, outChannels: 13, groups: 1, image: [columns], kernel: [1],
                                 output: [columns], stride: [1], dilation: [1], padding: [0])
-            let b = ColumnBlocking(s, threads: threads, tile: tile, budget: budget)
+            let b = ColumnBlocking(s, threads: threads, tile: tile, kc: 256, budget: budget)
             var next = 0
             for i in 0..<b.blocks {
                 let (start, count) = b.block(i)

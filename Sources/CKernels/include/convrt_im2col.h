@@ -23,12 +23,13 @@ typedef struct {
     size_t pad_d, pad_h, pad_w;          ///< zero padding before each dim
 } convrt_conv_geometry;
 
-/// Writes columns [n0, n0 + count) of the group's im2col matrix, `[K x out pixels]` with
-/// K = channels x k_d x k_h x k_w and row (c, kd, kh, kw), to `dst` row-major with row stride
-/// `ldd` (>= count): `dst[r * ldd + t]` is the input value output pixel `n0 + t` reads through
-/// tap r, or 0 in the padding. `x` is the group's input, `[channels x in_d x in_h x in_w]`.
+/// Writes rows [row0, row0 + rows) and columns [n0, n0 + count) of the group's im2col matrix,
+/// `[K x out pixels]` with K = channels x k_d x k_h x k_w and row (c, kd, kh, kw), to `dst`
+/// row-major with row stride `ldd` (>= count): `dst[(r - row0) * ldd + t]` is the input value
+/// output pixel `n0 + t` reads through row r's tap, or 0 in the padding. `x` is the group's
+/// input, `[channels x in_d x in_h x in_w]`. Nothing else of `dst` is written.
 void convrt_im2col_block(const convrt_conv_geometry *g, const float *x, size_t n0, size_t count,
-                         float *dst, size_t ldd);
+                         size_t row0, size_t rows, float *dst, size_t ldd);
 
 #ifdef __cplusplus
 }

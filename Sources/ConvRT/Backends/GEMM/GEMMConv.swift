@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// A convolution as SGEMMs per image and group:
@@ -58,7 +59,10 @@ struct GEMMConv: @unchecked Sendable {
     }
 
     func blocking(_ s: ConvShape3D) -> ColumnBlocking {
-        ColumnBlocking(s, threads: threads, tile: groupWeights.first?.isa.tile ?? (1, 1), budget: slabBudget)
+        let isa = groupWeights.first?.isa ?? .best
+        var plan = convrt_sgemm_plan()
+        _ = convrt_sgemm_plan_make(isa.cValue, s.outChannels / s.groups, 1, (s.inChannels / s.groups) * s.kernelVolume, 1, &plan)
+        return ColumnBlocking(s, threads: threads, tile: isa.tile, kc: plan.kc, budget: slabBudget)
     }
 
     /// Runs the convolution; `workspace` holds ``workspaceFloats(_:)`` floats.
