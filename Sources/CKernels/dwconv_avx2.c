@@ -39,7 +39,7 @@
 
 static const dwconv_kernel_set set = {.name = "dwconv_avx2", .isa = CONVRT_ISA_AVX2, .w = DC_W, .band = DC_BANDS,
                                        .square = DC_SQUARES,
-                                       .gather_row = DC_GATHER_ROW};
+                                       .fill_rows = DC_FILL_ROWS};
 
 const dwconv_kernel_set *dwconv_kernels_avx2(void) { return &set; }
 

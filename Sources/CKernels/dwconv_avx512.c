@@ -36,7 +36,7 @@
 
 static const dwconv_kernel_set set = {.name = "dwconv_avx512", .isa = CONVRT_ISA_AVX512, .w = DC_W, .band = DC_BANDS,
                                        .square = DC_SQUARES,
-                                       .gather_row = DC_GATHER_ROW};
+                                       .fill_rows = DC_FILL_ROWS};
 
 const dwconv_kernel_set *dwconv_kernels_avx512(void) { return &set; }
 

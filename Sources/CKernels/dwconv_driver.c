@@ -131,49 +131,40 @@ void convrt_dwconv_item_output(const convrt_dwconv_plan *plan, size_t item, size
     *length = ((b.ods - 1) * s->out[1] + b.ohs) * s->out[2];
 }
 
-/// Where the input lies in phase `phase` of a padded row: indices [lo, lo + count) hold
-/// src[i*s + phase - pad]; the rest is padding (zeros).
-typedef struct {
-    size_t lo, count;
-} phase_span;
-
-static phase_span phase_at(const convrt_dwconv_plan *p, size_t phase) {
+static dwconv_phase_span phase_at(const convrt_dwconv_plan *p, size_t phase) {
     const size_t len = p->row_len, stride = p->s.stride[2], iw = p->s.in[2], pad = p->s.pad[2];
     // pad <= i*s + phase < pad + iw
     const size_t lo = min_size(len, pad > phase ? ceil_div(pad - phase, stride) : 0);
     const size_t hi = pad + iw > phase ? min_size(len, ceil_div(pad + iw - phase, stride)) : 0;
-    return (phase_span){lo, hi > lo ? hi - lo : 0};
+    return (dwconv_phase_span){lo, hi > lo ? hi - lo : 0};
 }
 
 /// Copies the rows band `b` reads, for the group's input channels, into `band`, whose
 /// padding columns are already zero (they are the same for every row).
-static void fill_band(const convrt_dwconv_plan *p, const dwconv_kernel_set *set, const phase_span *phases,
+static void fill_band(const convrt_dwconv_plan *p, const dwconv_kernel_set *set, const dwconv_phase_span *phases,
                       const band_pos *b, const float *x, float *band) {
     const convrt_dwconv_shape *s = &p->s;
-    const size_t in_plane = s->in[0] * s->in[1] * s->in[2], stride = s->stride[2];
+    const size_t in_plane = s->in[0] * s->in[1] * s->in[2], rs = p->row_stride;
     const size_t rows_d = span(b->ods, s->stride[0], s->kernel[0], s->dilation[0]);
     const size_t rows_h = span(b->ohs, s->stride[1], s->kernel[1], s->dilation[1]);
     const size_t d0 = b->od0 * s->stride[0], h0 = b->oh0 * s->stride[1];  // padded coordinates
+    // Scratch rows [h_lo, h_hi) of a slice hold input rows; the others are padding.
+    const size_t h_lo = min_size(rows_h, s->pad[1] > h0 ? s->pad[1] - h0 : 0);
+    const size_t h_hi = s->pad[1] + s->in[1] > h0 ? min_size(rows_h, s->pad[1] + s->in[1] - h0) : 0;
     for (size_t c = 0; c < s->cin_g; c++) {
         const float *plane = x + ((b->n * s->groups + b->g) * s->cin_g + c) * in_plane;
         for (size_t dp = 0; dp < rows_d; dp++) {
             const size_t d = d0 + dp;
-            const int d_in = d >= s->pad[0] && d - s->pad[0] < s->in[0];
-            float *dst = band + c * p->channel_floats + dp * p->span_h * p->row_stride;
-            for (size_t hp = 0; hp < rows_h; hp++, dst += p->row_stride) {
-                const size_t h = h0 + hp;
-                if (!d_in || h < s->pad[1] || h - s->pad[1] >= s->in[1]) {
-                    memset(dst, 0, p->row_stride * sizeof(float));
-                    continue;
-                }
-                const float *src = plane + ((d - s->pad[0]) * s->in[1] + (h - s->pad[1])) * s->in[2];
-                for (size_t phase = 0; phase < stride; phase++) {
-                    const phase_span f = phases[phase];
-                    if (f.count)
-                        set->gather_row(dst + phase * p->row_len + f.lo, src + (f.lo * stride + phase - s->pad[2]),
-                                        f.count, stride);
-                }
+            float *dst = band + c * p->channel_floats + dp * p->span_h * rs;
+            if (d < s->pad[0] || d - s->pad[0] >= s->in[0] || h_hi <= h_lo) {
+                memset(dst, 0, rows_h * rs * sizeof(float));
+                continue;
             }
+            memset(dst, 0, h_lo * rs * sizeof(float));
+            const float *src = plane + ((d - s->pad[0]) * s->in[1] + (h0 + h_lo - s->pad[1])) * s->in[2];
+            set->fill_rows(dst + h_lo * rs, rs, src, s->in[2], h_hi - h_lo, phases, s->stride[2], s->pad[2],
+                           p->row_len);
+            memset(dst + h_hi * rs, 0, (rows_h - h_hi) * rs * sizeof(float));
         }
     }
 }
@@ -211,7 +202,7 @@ int convrt_dwconv_run(const convrt_dwconv_plan *plan, const float *packed, const
     const convrt_dwconv_shape *s = &plan->s;
     ptrdiff_t *off = align_up(scratch, sizeof(ptrdiff_t));
     tap_offsets(plan, off);
-    phase_span *phases = (phase_span *)(off + plan->taps);
+    dwconv_phase_span *phases = (dwconv_phase_span *)(off + plan->taps);
     for (size_t phase = 0; phase < s->stride[2]; phase++) phases[phase] = phase_at(plan, phase);
     float *band = align_up(phases + s->stride[2], 64);
     // Padding columns stay zero from here on: rows only ever write their input span.

@@ -39,6 +39,17 @@ typedef void (*dwconv_band_fn)(const dwconv_args *a);
 /// Computes each of the `mo` channels of a tile (cin_g == 1) over a band.
 typedef void (*dwconv_square_fn)(const dwconv_args *a, size_t mo);
 
+/// Where the input lies in phase p of a padded scratch row: indices [lo, lo + count) hold
+/// input column i*stride + p - pad; the rest is padding (zeros).
+typedef struct {
+    size_t lo, count;
+} dwconv_phase_span;
+
+/// Copies `rows` input rows (src_stride floats apart) into padded scratch rows (dst_stride
+/// apart), phase by phase (stride phases of row_len floats); touches only the input spans.
+typedef void (*dwconv_fill_fn)(float *dst, size_t dst_stride, const float *src, size_t src_stride, size_t rows,
+                               const dwconv_phase_span *phases, size_t stride, size_t pad, size_t row_len);
+
 /// One ISA's kernels.
 typedef struct {
     const char *name;   // "dwconv_avx2"
@@ -46,8 +57,7 @@ typedef struct {
     size_t w;           // vector width in floats
     dwconv_band_fn band[CONVRT_DWCONV_MO];  // [mo - 1]
     dwconv_square_fn square[DWCONV_SQUARE_KS][2];  // [(K - 3) / 2][S - 1]
-    // dst[i] = src[i * stride] for i < n.
-    void (*gather_row)(float *dst, const float *src, size_t n, size_t stride);
+    dwconv_fill_fn fill_rows;
 } dwconv_kernel_set;
 
 /// Each returns NULL when its ISA is not compiled for this architecture.

@@ -46,7 +46,7 @@ static inline void dwconv_neon_store_first(float *p, int n, float32x4_t x) {
 
 static const dwconv_kernel_set set = {.name = "dwconv_neon", .isa = CONVRT_ISA_NEON, .w = DC_W, .band = DC_BANDS,
                                        .square = DC_SQUARES,
-                                       .gather_row = DC_GATHER_ROW};
+                                       .fill_rows = DC_FILL_ROWS};
 
 const dwconv_kernel_set *dwconv_kernels_neon(void) { return &set; }
 

@@ -32,6 +32,6 @@
 
 static const dwconv_kernel_set set = {.name = "dwconv_portable", .isa = CONVRT_ISA_PORTABLE, .w = DC_W, .band = DC_BANDS,
                                        .square = DC_SQUARES,
-                                       .gather_row = DC_GATHER_ROW};
+                                       .fill_rows = DC_FILL_ROWS};
 
 const dwconv_kernel_set *dwconv_kernels_portable(void) { return &set; }

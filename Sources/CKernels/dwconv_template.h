@@ -166,27 +166,51 @@ DC_INLINE void dc_band(const dwconv_args *a, const int mo, const int rows, const
     }
 }
 
-// dst[i] = src[i * stride] for i < n: one phase of a padded scratch row.
-DC_TARGET static void DC_CAT(DC_PREFIX, _gather_row)(float *dst, const float *src, size_t n, size_t stride) {
+// dst[i] = src[i] for i < n.
+DC_INLINE void dc_copy(float *dst, const float *src, size_t n) {
     size_t i = 0;
-    if (stride == 1) {
-        for (; i + 2 * DC_W <= n; i += 2 * DC_W) {
-            DC_STORE(dst + i, DC_LOAD(src + i));
-            DC_STORE(dst + i + DC_W, DC_LOAD(src + i + DC_W));
-        }
-        for (; i + DC_W <= n; i += DC_W) DC_STORE(dst + i, DC_LOAD(src + i));
-        if (i < n) {
-            const DC_MASK_T m = DC_MASK((int)(n - i));
-            DC_STOREM(dst + i, m, DC_LOADM(src + i, m));
-        }
-        return;
+    for (; i + 2 * DC_W <= n; i += 2 * DC_W) {
+        const DC_VEC a = DC_LOAD(src + i), b = DC_LOAD(src + i + DC_W);
+        DC_STORE(dst + i, a);
+        DC_STORE(dst + i + DC_W, b);
     }
+    if (i + DC_W <= n) {
+        DC_STORE(dst + i, DC_LOAD(src + i));
+        i += DC_W;
+    }
+    if (i < n) {
+        const DC_MASK_T m = DC_MASK((int)(n - i));
+        DC_STOREM(dst + i, m, DC_LOADM(src + i, m));
+    }
+}
+
+// dst[i] = src[i * stride] for i < n (stride > 1).
+DC_INLINE void dc_gather(float *dst, const float *src, size_t n, size_t stride) {
+    size_t i = 0;
 #ifdef DC_EVENS
     // Whole vectors while 2W source floats exist (the row may end right after the last one).
     if (stride == 2)
-        for (; i + DC_W <= n && 2 * (i + DC_W) <= 2 * n - 1; i += DC_W) DC_STORE(dst + i, DC_EVENS(src + 2 * i));
+        for (; 2 * (i + DC_W) <= 2 * n - 1; i += DC_W) DC_STORE(dst + i, DC_EVENS(src + 2 * i));
 #endif
     for (; i < n; i++) dst[i] = src[i * stride];
+}
+
+DC_TARGET static void DC_CAT(DC_PREFIX, _fill_rows)(float *dst, size_t dst_stride, const float *src,
+                                                    size_t src_stride, size_t rows, const dwconv_phase_span *phases,
+                                                    size_t stride, size_t pad, size_t row_len) {
+    if (stride == 1) {
+        const size_t lo = phases[0].lo, n = phases[0].count;
+        for (size_t r = 0; r < rows; r++) dc_copy(dst + r * dst_stride + lo, src + r * src_stride + (lo - pad), n);
+        return;
+    }
+    for (size_t r = 0; r < rows; r++) {
+        for (size_t p = 0; p < stride; p++) {
+            const dwconv_phase_span f = phases[p];
+            if (f.count)
+                dc_gather(dst + r * dst_stride + p * row_len + f.lo, src + r * src_stride + (f.lo * stride + p - pad),
+                          f.count, stride);
+        }
+    }
 }
 
 #define DC_DEFINE(mo, rows, nv_max) \
@@ -284,4 +308,4 @@ DC_SQUARE_DEFINE(7, 2)
      {DC_SQUARE_FN(7, 1), DC_SQUARE_FN(7, 2)}}
 
 #define DC_BANDS {DC_FN(1), DC_FN(2), DC_FN(3), DC_FN(4)}
-#define DC_GATHER_ROW DC_CAT(DC_PREFIX, _gather_row)
+#define DC_FILL_ROWS DC_CAT(DC_PREFIX, _fill_rows)
