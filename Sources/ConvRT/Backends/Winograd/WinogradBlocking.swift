@@ -22,7 +22,8 @@ extension WinogradConv {
             tiles = tilesX * ceilDiv(s.output.h, 4)
             let largest = Self.largestBlock(inChannels: s.inChannels, outChannels: s.outChannels)
             let all = s.batch * tiles
-            blockTiles = forced.map { max(1, $0) } ?? Self.bestBlock(tiles: all, largest: largest, threads: threads)
+            blockTiles = forced.map { max(1, $0) }
+                ?? Self.bestBlock(tiles: all, largest: largest, panel: SGEMM.ISA.best.tile.columns, threads: threads)
             blocks = ceilDiv(all, blockTiles)
             workers = max(1, min(threads, blocks))
             config = convrt_winograd_f43()
@@ -46,9 +47,10 @@ extension WinogradConv {
         }
 
         /// The block size, a multiple of 8 tiles up to `largest`, whose busiest worker has the
-        /// least work; a block costs its tiles rounded to SGEMM panels (16) plus a fixed 8 for
-        /// streaming U and the calls. Ties go to the larger block.
-        static func bestBlock(tiles: Int, largest: Int, threads: Int) -> Int {
+        /// least work; a block costs its tiles rounded up to whole SGEMM panels (`panel`
+        /// columns) plus a fixed 8 for streaming U and the calls. Ties go to the larger block.
+        static func bestBlock(tiles: Int, largest: Int, panel: Int, threads: Int) -> Int {
+            let panel = max(panel, 1)
             let top = max(8, min(largest, (tiles + 7) / 8 * 8))  // 8 also when there are no tiles
             var best = top, bestCost = Int.max
             for size in stride(from: top, through: 8, by: -8) {
@@ -57,7 +59,7 @@ extension WinogradConv {
                 var load = [Int](repeating: 0, count: workers)
                 for block in 0..<blocks {
                     let count = min(size, tiles - block * size)
-                    load[block % workers] += (count + 15) / 16 * 16 + 8
+                    load[block % workers] += (count + panel - 1) / panel * panel + 8
                 }
                 let cost = load.max() ?? 0
                 if cost < bestCost { (best, bestCost) = (size, cost) }

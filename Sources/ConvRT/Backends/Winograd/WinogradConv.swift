@@ -11,11 +11,14 @@ import CKernels
 /// depend on the thread count. Bias, a residual and activations are applied as each output
 /// tile is stored (an activation the store has no vector form for runs as a second pass).
 ///
-/// Tolerance: the transforms scale values by up to ~10 (B) and ~19 (A) per dimension before
-/// cancelling them again, so rounding errors are larger than a direct sum's. Measured against
-/// the `Double` reference with unit-range inputs and Kaiming-uniform weights, the max abs error
-/// stays below `2e-6 * sqrt(Cin)` times the output's RMS, e.g. ~1.5e-5 relative for Cin 512; see
-/// ``WinogradConv/tolerance(inChannels:)``, which the tests enforce.
+/// Tolerance: the transforms scale values by up to 10 (`B`) and 19 (`A`) per dimension before
+/// cancelling them again, so rounding errors exceed a direct sum's. Against the `Double`
+/// reference, ``tolerance(inChannels:)`` bounds the max abs error by
+/// `5e-6 * sqrt(Cin / groups) * max(1, max |expected|)`. Measured: unit-range inputs with
+/// Kaiming-uniform weights (PyTorch's default init) give max abs errors of 1.8e-6, 4.3e-6,
+/// 7.2e-6 and 7.1e-6 for Cin 16, 64, 256 and 512 (outputs up to ~1.4), 14x inside PyTorch
+/// parity's 1e-4 at Cin 512; the test grids (uniform weights, Cin 1-33) peak at a third of
+/// the bound.
 struct WinogradConv: @unchecked Sendable {
     /// The 36 packed `[Cout/g x Cin/g]` matrices of each group, index `g * 36 + position`.
     let positions: [PackedMatrixA]
@@ -29,9 +32,9 @@ struct WinogradConv: @unchecked Sendable {
     let transformISA: SGEMM.ISA?
 
     /// Max abs error allowed against the `Double` reference, relative to
-    /// `max(1, max |expected|)`: `1e-5 * sqrt(Cin / groups)`, at least `1e-4`.
+    /// `max(1, max |expected|)`: `5e-6 * sqrt(Cin / groups)`.
     static func tolerance(inChannels: Int) -> Float {
-        max(1e-4, 1e-5 * Float(max(inChannels, 1)).squareRoot())
+        5e-6 * Float(max(inChannels, 1)).squareRoot()
     }
 
     /// Whether the geometry is one Winograd computes: 2-D, 3x3, stride 1, dilation 1.
