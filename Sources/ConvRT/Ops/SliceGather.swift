@@ -77,9 +77,9 @@ enum SliceGeometry {
         if step > 0, start >= 0, toEnd || end < 0 {
             // ceil((H + end' - start) / step) = floor((H + end' - start - 1) / step) + 1, end' = 0 or end.
             let a = (toEnd ? 0 : end) - start - 1
-            return start == 0 && toEnd ? .symbol(h) : .symbol(SymbolicArithmetic.slidingLength(h, numeratorOffset: a, stride: step))
+            return start == 0 && toEnd && step == 1 ? .symbol(h) : .symbol(SymbolicArithmetic.slidingLength(h, numeratorOffset: a, stride: step))
         }
-        func bound(_ v: Int) -> String { abs(v) >= Limits.maxDimension ? "" : String(v) }
+        func bound(_ v: Int) -> String { v >= Limits.maxDimension || v <= -Limits.maxDimension ? "" : String(v) }
         return .symbol("len(\(h)[\(bound(start)):\(bound(end))\(step == 1 ? "" : ":\(step)")])")
     }
 }

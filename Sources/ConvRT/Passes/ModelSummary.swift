@@ -140,7 +140,7 @@ public struct ModelSummary: Sendable {
         case .squeeze(let axes): return axes.isEmpty ? "all size-1 dims" : "axes=\(axes.bracketed)"
         case .unsqueeze(let axes): return "axes=\(axes.bracketed)"
         case .slice(let s):
-            func bound(_ v: Int) -> String { abs(v) >= Limits.maxDimension ? (v < 0 ? "-inf" : "inf") : String(v) }
+            func bound(_ v: Int) -> String { v >= Limits.maxDimension ? "inf" : v <= -Limits.maxDimension ? "-inf" : String(v) }
             return "starts=[\(s.starts.map(bound).joined(separator: ", "))] ends=[\(s.ends.map(bound).joined(separator: ", "))] axes=\(s.axes.bracketed)" + (s.steps.allSatisfy { $0 == 1 } ? "" : " steps=\(s.steps.bracketed)")
         case .gather(let g):
             let indices = g.indices.count <= 8 ? g.indices.bracketed : "\(g.indices.count) indices"
