@@ -241,6 +241,26 @@ struct OnnxOpCase: Decodable, CustomTestStringConvertible, Sendable {
         }
     }
 
+    /// Linear -> ReLU/ReLU6/LeakyReLU runs in the SGEMM's store; Linear -> Sigmoid stays apart.
+    @Test func linearFusesStoreActivations() throws {
+        for (activation, fused) in [(Activation.relu, true), (.relu6, true), (.leakyReLU(negativeSlope: 0.1), true), (.sigmoid, false)] {
+            for inFeatures in [0, 9] {
+                var b = GraphBuilder(seed: 3)
+                let x = b.input("x", [3, inFeatures])
+                b.op("fc", .linear(LinearAttributes(inFeatures: inFeatures, outFeatures: 5)), x)
+                b.weights["fc.weight"] = Tensor(shape: [5, inFeatures], data: (0..<(5 * inFeatures)).map { Float($0 % 7) - 3 })
+                b.weights["fc.bias"] = Tensor(shape: [5], data: [-2, -0.5, 0, 0.5, 8])
+                b.op("act", .activation(activation), "fc")
+                let graph = b.graph(outputs: ["act"])
+                #expect(try plan(graph).steps.map(\.opName) == (fused ? ["Linear+\(activation.displayName)"] : ["Linear", activation.displayName]))
+                try expectSameWithAndWithoutOptimisations(graph)
+                let input = Tensor(shape: [3, inFeatures], data: (0..<(3 * inFeatures)).map { Float($0) / 10 - 1 })
+                expectClose(try runPlanned(graph, ["x": input])["act"]!, try ReferenceExecutor.run(graph, inputs: ["x": input])["act"]!,
+                            "Linear+\(activation.displayName) in \(inFeatures)")
+            }
+        }
+    }
+
     // MARK: Memory planning
 
     /// Flatten runs in place (no copy) when its input dies there; a broadcast operand is never

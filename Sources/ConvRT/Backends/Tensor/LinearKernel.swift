@@ -12,6 +12,8 @@ public struct LinearKernel: Sendable {
     let bias: [Float]?
     /// Threads the SGEMM may use (set by the planner).
     var threads = 1
+    /// A fused activation the SGEMM store applies.
+    var activation = SGEMMEpilogue.Activation.none
 
     init(weight: Tensor, bias: Tensor?) {
         let (outF, inF) = (weight.shape[0], weight.shape[1])
@@ -36,12 +38,27 @@ public struct LinearKernel: Sendable {
         } else if inFeatures == 0 {
             out.update(repeating: 0, count: rows * outFeatures)
         }
-        guard inFeatures > 0 else { return }
+        guard inFeatures > 0 else {
+            if activation != .none { applyActivation(out, count: rows * outFeatures) }
+            return
+        }
         let a = PackedMatrixA(rows: rows, columns: inFeatures, data: x)
         weightT.withUnsafeBufferPointer { w in
             SGEMM.multiply(packedA: a, b: w.baseAddress!, ldb: outFeatures, c: out, ldc: outFeatures,
                            m: rows, n: outFeatures, k: inFeatures,
-                           epilogue: SGEMMEpilogue(accumulate: bias != nil), threads: threads)
+                           epilogue: SGEMMEpilogue(accumulate: bias != nil, activation: activation), threads: threads)
         }
+    }
+
+    /// The store activation on its own (when there was no product to fuse it into).
+    private func applyActivation(_ y: UnsafeMutablePointer<Float>, count: Int) {
+        let a: Activation
+        switch activation {
+        case .none: return
+        case .relu: a = .relu
+        case .clamp(let lo, let hi): a = .hardtanh(minValue: lo, maxValue: hi)
+        case .leakyReLU(let slope): a = .leakyReLU(negativeSlope: slope)
+        }
+        DirectElementwise.activation(a, y, count: count, out: y)
     }
 }
