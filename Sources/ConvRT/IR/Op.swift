@@ -89,8 +89,9 @@ public enum Op: Hashable, Sendable {
     var isPendingImplementation: Bool {
         switch self {
         case .conv, .unfold, .fold, .activation, .add, .batchNorm, .identity: return false
-        case .pool, .adaptivePool, .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
-             .squeeze, .unsqueeze, .slice, .gather, .pad, .resize, .softmax, .reduceMean, .constant:
+        case .pool, .adaptivePool, .pad, .resize: return false
+        case .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
+             .squeeze, .unsqueeze, .slice, .gather, .softmax, .reduceMean, .constant:
             return true
         }
     }

@@ -78,8 +78,9 @@ public struct ModelSummary: Sendable {
             }
         case .add, .identity:
             return ""
-        case .pool, .adaptivePool, .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
-             .squeeze, .unsqueeze, .slice, .gather, .pad, .resize, .softmax, .reduceMean, .constant:
+        case .pool, .adaptivePool, .pad, .resize: return SpatialLayerSummary.attributes(of: op)
+        case .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
+             .squeeze, .unsqueeze, .slice, .gather, .softmax, .reduceMean, .constant:
             return ""
         }
     }
@@ -111,8 +112,9 @@ public struct ModelSummary: Sendable {
             return [outCount]
         case .batchNorm:
             return [2, outCount]
-        case .pool, .adaptivePool, .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
-             .squeeze, .unsqueeze, .slice, .gather, .pad, .resize, .softmax, .reduceMean, .constant:
+        case .pool, .adaptivePool, .pad, .resize: return SpatialLayerSummary.flopFactors(op, inCount: inCount, outCount: outCount)
+        case .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
+             .squeeze, .unsqueeze, .slice, .gather, .softmax, .reduceMean, .constant:
             return nil
         }
     }

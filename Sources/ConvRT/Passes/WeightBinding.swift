@@ -29,8 +29,9 @@ public enum WeightBinding {
             case .conv(let a): return convParameters(a, node: node)
             case .batchNorm(let b): return batchNormParameters(b, node: node)
             case .unfold, .fold, .activation, .add, .identity: return []
-            case .pool, .adaptivePool, .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
-             .squeeze, .unsqueeze, .slice, .gather, .pad, .resize, .softmax, .reduceMean, .constant: return []
+            case .pool, .adaptivePool, .pad, .resize: return []
+            case .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
+             .squeeze, .unsqueeze, .slice, .gather, .softmax, .reduceMean, .constant: return []
             }
         }
     }

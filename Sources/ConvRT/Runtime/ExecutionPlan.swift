@@ -33,12 +33,14 @@ public enum StepKernel: Sendable {
     case add(then: Activation?)
     /// Copies its input (an `Identity` whose result is a graph output).
     case copy
+    /// Pooling, adaptive pooling, padding or resizing.
+    case layer(SpatialLayerKernel)
 
     /// Whether output element `i` depends only on input element `i` (so it may overwrite its input).
     var isElementwise: Bool {
         switch self {
         case .channelAffine, .activation, .copy: return true
-        case .add, .conv, .unfold, .fold, .batchStatisticsNorm: return false
+        case .add, .conv, .unfold, .fold, .batchStatisticsNorm, .layer: return false
         }
     }
 }

@@ -67,6 +67,8 @@ enum PlanExecutor {
                                   shape: outShape, then: then, out: out)
         case .copy:
             if UnsafePointer(out) != x[0] { out.update(from: x[0], count: outShape.reduce(1, *)) }
+        case .layer(let kernel):
+            kernel.run(x[0], inShape: inShape, out: out, outShape: outShape)
         }
     }
 

@@ -55,8 +55,12 @@ public enum ReferenceExecutor {
             return try batchNorm(b, operands[0], node: node, weights: weights)
         case .add:
             return ReferenceKernels.add(operands[0], operands[1])
-        case .pool, .adaptivePool, .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
-             .squeeze, .unsqueeze, .slice, .gather, .pad, .resize, .softmax, .reduceMean, .constant:
+        case .pool(let a): return ReferenceKernels.pool(operands[0], a, outputShape: outputShape)
+        case .adaptivePool(let a): return ReferenceKernels.adaptivePool(operands[0], a, outputShape: outputShape)
+        case .pad(let p): return ReferenceKernels.pad(operands[0], p)
+        case .resize(let a): return ReferenceKernels.resize(operands[0], a, outputShape: outputShape)
+        case .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
+             .squeeze, .unsqueeze, .slice, .gather, .softmax, .reduceMean, .constant:
             throw ConvRTError("\(node.op.displayName) is not supported yet", context: node.label, at: node.location)
         }
     }
