@@ -14,6 +14,7 @@
 #define CONVRT_CKERNELS_H
 
 #include <stddef.h>
+#include "spatial_kernels.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -43,7 +43,11 @@ extension ReferenceKernels {
 
         /// The in-bounds input indices of the window at output index `o` (max pooling, dilated).
         func taps(_ o: Int) -> [Int] {
-            (0..<kernel).map { o * stride - padBegin + $0 * dilation }.filter { (0..<inSize).contains($0) }
+            let first = o * stride - padBegin
+            // Only the j with 0 <= first + j*dilation < inSize (a huge kernel costs nothing extra).
+            let lo = first >= 0 ? 0 : (-first + dilation - 1) / dilation
+            let hi = first >= inSize ? 0 : min(kernel, (inSize - 1 - first) / dilation + 1)
+            return lo < hi ? (lo..<hi).map { first + $0 * dilation } : []
         }
 
         /// The average-pooling window at `o`: its clipped range and its size counting the padding.

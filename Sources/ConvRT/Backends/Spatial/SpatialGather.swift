@@ -38,25 +38,36 @@ enum SpatialGather {
         let lastMap = maps[rank - 1]
         let rows = outShape.dropLast().reduce(1, *)
         SpatialLayerKernel.forEachRowChunk(rows, threads: threads) { chunk in
-            for row in chunk {
-                let dst = out + row * width
-                guard let offset = sourceOffset(row: row, outShape: outShape, maps: maps, strides: strides) else {
-                    dst.update(repeating: fill, count: width)
-                    continue
-                }
-                let src = x + offset
-                if contiguous {
-                    for run in runs {
-                        if run.source < 0 {
-                            (dst + run.start).update(repeating: fill, count: run.count)
-                        } else {
-                            (dst + run.start).update(from: src + run.source, count: run.count)
-                        }
+            lastMap.withUnsafeBufferPointer { lastMap in
+                // Consecutive rows often read the same input row (nearest upsampling, replicate
+                // padding): those copy the previous output row instead of gathering again.
+                var previous: (offset: Int?, row: UnsafeMutablePointer<Float>)?
+                for row in chunk {
+                    let dst = out + row * width
+                    let offset = sourceOffset(row: row, outShape: outShape, maps: maps, strides: strides)
+                    if let previous, previous.offset == offset {
+                        dst.update(from: previous.row, count: width)
+                        continue
                     }
-                } else {
-                    for c in 0..<width {
-                        let s = lastMap[c]
-                        dst[c] = s < 0 ? fill : src[s]
+                    previous = (offset, dst)
+                    guard let offset else {
+                        dst.update(repeating: fill, count: width)
+                        continue
+                    }
+                    let src = x + offset
+                    if contiguous {
+                        for run in runs {
+                            if run.source < 0 {
+                                (dst + run.start).update(repeating: fill, count: run.count)
+                            } else {
+                                (dst + run.start).update(from: src + run.source, count: run.count)
+                            }
+                        }
+                    } else {
+                        for c in 0..<width {
+                            let s = lastMap[c]
+                            dst[c] = s < 0 ? fill : src[s]
+                        }
                     }
                 }
             }

@@ -1,9 +1,11 @@
+import CKernels
+
 /// Planned MaxPool/AvgPool and adaptive pooling on raw buffers, same semantics as
 /// `ReferenceKernels.pool` / `adaptivePool` (float accumulation instead of Double).
 ///
-/// Pooling runs one output row at a time and uses that row as its accumulator: for every
-/// in-bounds (depth, height) tap it sweeps each width tap over the output columns whose
-/// window holds it, so the inner loop is a straight strided pass without bounds checks.
+/// Pooling is separable and runs one output row at a time: the in-bounds input rows of the
+/// (depth, height) window are reduced elementwise, then the window slides along that row
+/// (`convrt_pool_rows`, `convrt_pool_window` in CKernels: contiguous, vectorised loops).
 enum SpatialPooling {
     /// In-bounds taps of one dim, lifted to 3-D: the output position `o` reads input
     /// `o * stride - padBegin + j * dilation` for the `j` that land inside `0..<size`.
@@ -37,71 +39,60 @@ enum SpatialPooling {
         let (k, s, d) = (lift(a.kernelSize, 1), lift(a.stride, 1), lift(a.dilation, 1))
         let (pb, pe) = (lift(a.padBegin, 0), lift(a.padEnd, 0))
         let axes = (0..<3).map { Axis(size: inSize[$0], kernel: k[$0], stride: s[$0], dilation: d[$0], padBegin: pb[$0], padEnd: pe[$0]) }
-        // Width taps: tap j covers output columns lo..<hi, reading input column ow*sW + offset.
-        let widthTaps: [(lo: Int, hi: Int, offset: Int)] = (0..<k[2]).compactMap { j in
-            let offset = j * d[2] - pb[2]
-            let lo = max(0, ConvGeometry.floorDiv(-offset + s[2] - 1, s[2]))
-            let hi = min(outSize[2], ConvGeometry.floorDiv(inSize[2] - 1 - offset, s[2]) + 1)
-            return hi > lo ? (lo, hi, offset) : nil
-        }
         let isMax = a.kind == .max
+        let op = Int32(isMax ? CONVRT_POOL_MAX.rawValue : CONVRT_POOL_SUM.rawValue)
         let widthFactors = (0..<outSize[2]).map { axes[2].averageFactor($0, countIncludePad: a.countIncludePad) }
         let inPlane = inSize.reduce(1, *)
         let rowsPerPlane = outSize[0] * outSize[1]
         let rows = inShape.dropLast(n).reduce(1, *) * rowsPerPlane
-        let ow = outSize[2], sw = s[2], iw = inSize[2]
+        let (ow, iw) = (outSize[2], inSize[2])
+        // At most this many input rows are in bounds for one window.
+        let maxRows = max(1, min(k[0], inSize[0]) * min(k[1], inSize[1]))
+        // One reduced input row, then the stride-1 window row that stride s subsamples.
+        let scratchCount = iw + (ow - 1) * s[2] + 1
         SpatialLayerKernel.forEachRowChunk(rows, threads: threads) { chunk in
-            for row in chunk {
-                let (plane, rest) = row.quotientAndRemainder(dividingBy: rowsPerPlane)
-                let (od, oh) = rest.quotientAndRemainder(dividingBy: outSize[1])
-                let acc = out + row * ow
-                acc.update(repeating: isMax ? -.infinity : 0, count: ow)
-                for id in axes[0].taps(od) {
-                    for ih in axes[1].taps(oh) {
-                        let src = x + plane * inPlane + (id * inSize[1] + ih) * iw
-                        for t in widthTaps {
-                            if isMax {
-                                maxSweep(src + t.offset, stride: sw, acc, t.lo, t.hi)
-                            } else {
-                                sumSweep(src + t.offset, stride: sw, acc, t.lo, t.hi)
+            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: maxRows) { rowPointers in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { scratch in
+                    let line = scratch.baseAddress!, windows = line + iw
+                    for row in chunk {
+                        let (plane, rest) = row.quotientAndRemainder(dividingBy: rowsPerPlane)
+                        let (od, oh) = rest.quotientAndRemainder(dividingBy: outSize[1])
+                        let dst = out + row * ow
+                        var count = 0
+                        for id in axes[0].taps(od) {
+                            for ih in axes[1].taps(oh) {
+                                rowPointers[count] = UnsafePointer(x + plane * inPlane + (id * inSize[1] + ih) * iw)
+                                count += 1
                             }
+                        }
+                        if count == 0 {
+                            dst.update(repeating: isMax ? -.infinity : 0, count: ow)
+                        } else {
+                            var source = rowPointers[0]!
+                            if count > 1 {
+                                convrt_pool_rows(op, rowPointers.baseAddress, count, iw, line)
+                                source = UnsafePointer(line)
+                            }
+                            convrt_pool_window(op, source, iw, dst, ow, k[2], s[2], pb[2], d[2], windows)
+                        }
+                        if !isMax {
+                            divide(dst, count: ow, outer: axes[0].averageFactor(od, countIncludePad: a.countIncludePad)
+                                       * axes[1].averageFactor(oh, countIncludePad: a.countIncludePad),
+                                   widthFactors: widthFactors, divisorOverride: a.divisorOverride)
                         }
                     }
                 }
-                if !isMax {
-                    let outer = axes[0].averageFactor(od, countIncludePad: a.countIncludePad)
-                        * axes[1].averageFactor(oh, countIncludePad: a.countIncludePad)
-                    for c in 0..<ow {
-                        let factor = outer * widthFactors[c]
-                        acc[c] = factor == 0 ? 0 : acc[c] / Float(a.divisorOverride ?? factor)
-                    }
-                }
             }
         }
     }
 
-    /// `acc[c] = max(acc[c], src[c * stride])` for `c` in `lo..<hi`; NaN wins.
-    @inline(__always)
-    private static func maxSweep(_ src: UnsafePointer<Float>, stride: Int, _ acc: UnsafeMutablePointer<Float>, _ lo: Int, _ hi: Int) {
-        if stride == 1 {
-            for c in lo..<hi {
-                let v = src[c], m = acc[c]
-                acc[c] = v > m || v != v ? v : m
-            }
-        } else {
-            for c in lo..<hi {
-                let v = src[c * stride], m = acc[c]
-                acc[c] = v > m || v != v ? v : m
-            }
-        }
-    }
-
-    @inline(__always)
-    private static func sumSweep(_ src: UnsafePointer<Float>, stride: Int, _ acc: UnsafeMutablePointer<Float>, _ lo: Int, _ hi: Int) {
-        if stride == 1 {
-            for c in lo..<hi { acc[c] += src[c] }
-        } else {
-            for c in lo..<hi { acc[c] += src[c * stride] }
+    /// Average pooling's division: by `divisorOverride`, else the window size (a window missing
+    /// the input gives 0).
+    private static func divide(_ row: UnsafeMutablePointer<Float>, count: Int, outer: Int, widthFactors: [Int],
+                               divisorOverride: Int?) {
+        for c in 0..<count {
+            let factor = outer * widthFactors[c]
+            row[c] = factor == 0 ? 0 : row[c] / Float(divisorOverride ?? factor)
         }
     }
 
