@@ -162,6 +162,41 @@ func runAllExecutors(_ graph: Graph, _ x: Tensor) throws -> [(String, Tensor)] {
         }
     }
 
+    /// The portable and AVX2 builds of the pooling row kernels agree bit for bit (NaNs included),
+    /// and with the reference.
+    @Test func poolingISAPathsAgree() throws {
+        var rng = SplitMix64(seed: 11)
+        func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(rng.next() % UInt64(range.count)) }
+        for trial in 0..<60 {
+            let rank = int(1...3)
+            let shape = [1, 2] + (0..<rank).map { _ in int(1...19) }
+            let k = (0..<rank).map { _ in int(1...5) }
+            let a = PoolAttributes(kind: trial % 2 == 0 ? .max : .average, spatialRank: rank, kernelSize: k,
+                                   stride: (0..<rank).map { _ in int(1...3) }, padBegin: k.map { int(0...($0 / 2)) },
+                                   dilation: trial % 2 == 0 ? (0..<rank).map { _ in int(1...2) } : nil, ceilMode: trial % 3 == 0)
+            guard let outShape = (try? PoolShapeFunction(attributes: a, input: shape.dims).infer())?.concrete,
+                  !outShape.contains(0) else { continue }
+            let x = (0..<shape.reduce(1, *)).map { _ in rng.next() % 23 == 0 ? Float.nan : 4 * rng.nextUnitFloat() - 2 }
+            var results: [[Float]] = []
+            for isa in SGEMM.ISA.supported {
+                var y = [Float](repeating: 0, count: outShape.reduce(1, *))
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        SpatialPooling.pool(a, xp.baseAddress!, inShape: shape, out: yp.baseAddress!, outShape: outShape,
+                                            threads: 1, isa: isa)
+                    }
+                }
+                results.append(y)
+            }
+            let reference = ReferenceKernels.pool(Tensor(shape: shape, data: x), a, outputShape: outShape).data
+            for y in results {
+                #expect(y.map(\.bitPattern) == results[0].map(\.bitPattern), "\(a)")
+                let bad = zip(y, reference).first { p, r in p.isNaN != r.isNaN || (!p.isNaN && p != r && abs(p - r) > 1e-5 * max(1, abs(r))) }
+                #expect(bad == nil, "\(a) on \(shape)")
+            }
+        }
+    }
+
     /// NaN wins in max pooling (ATen's `val > max || isnan(val)`), in every executor.
     @Test func maxPoolingPropagatesNaN() throws {
         let x = Tensor(shape: [1, 1, 6], data: [1, .nan, 3, 0, 2, 5])

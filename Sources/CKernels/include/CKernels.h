@@ -14,7 +14,6 @@
 #define CONVRT_CKERNELS_H
 
 #include <stddef.h>
-#include "spatial_kernels.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -102,5 +101,7 @@ int convrt_sgemm_compute(const convrt_sgemm_plan *plan, const float *packed_a, c
 #ifdef __cplusplus
 }
 #endif
+
+#include "spatial_kernels.h"
 
 #endif

@@ -10,7 +10,7 @@ enum SpatialLayerSummary {
         case .pool(let a): return pool(a)
         case .adaptivePool(let a):
             return "out=" + (a.outputSize.allSatisfy { $0 != nil } ? list(a.outputSize.map { $0 ?? 0 })
-                                                                     : a.outputSize.map { $0.map(String.init) ?? "None" }.joined(separator: "x"))
+                                                                     : a.outputSize.map { $0.map(String.init) ?? "?" }.joined(separator: "x"))
         case .pad(let p):
             // F.pad's order: last dim first, (begin, end) per dim.
             let pairs = zip(p.begin, p.end).reversed().flatMap { [$0.0, $0.1] }

@@ -32,8 +32,10 @@ enum SpatialPooling {
 
     private static func lift(_ v: [Int], _ fill: Int) -> [Int] { [Int](repeating: fill, count: 3 - v.count) + v }
 
+    /// `isa` picks the CKernels path (tests compare them); `nil` is the best this CPU runs.
     static func pool(_ a: PoolAttributes, _ x: UnsafePointer<Float>, inShape: [Int], out: UnsafeMutablePointer<Float>,
-                     outShape: [Int], threads: Int) {
+                     outShape: [Int], threads: Int, isa path: SGEMM.ISA? = nil) {
+        let isa = path?.cValue ?? CONVRT_ISA_AUTO
         let n = a.spatialRank
         let inSize = lift(Array(inShape.suffix(n)), 1), outSize = lift(Array(outShape.suffix(n)), 1)
         let (k, s, d) = (lift(a.kernelSize, 1), lift(a.stride, 1), lift(a.dilation, 1))
@@ -70,10 +72,10 @@ enum SpatialPooling {
                         } else {
                             var source = rowPointers[0]!
                             if count > 1 {
-                                convrt_pool_rows(op, rowPointers.baseAddress, count, iw, line)
+                                convrt_pool_rows(isa, op, rowPointers.baseAddress, count, iw, line)
                                 source = UnsafePointer(line)
                             }
-                            convrt_pool_window(op, source, iw, dst, ow, k[2], s[2], pb[2], d[2], windows)
+                            convrt_pool_window(isa, op, source, iw, dst, ow, k[2], s[2], pb[2], d[2], windows)
                         }
                         if !isMax {
                             divide(dst, count: ow, outer: axes[0].averageFactor(od, countIncludePad: a.countIncludePad)
