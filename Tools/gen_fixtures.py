@@ -48,7 +48,12 @@ torch.set_num_threads(1)
 CONV_OPS = {f"{p}{k}{n}d" for p in ("", "Lazy") for k in ("Conv", "ConvTranspose") for n in (1, 2, 3)}
 BN_OPS = {f"{p}BatchNorm{n}d" for p in ("", "Lazy") for n in (1, 2, 3)}
 ACTIVATION_OPS = {"ReLU", "ReLU6", "LeakyReLU", "Hardtanh", "Sigmoid", "Tanh", "SiLU", "Hardswish", "GELU"}
-OPS = CONV_OPS | BN_OPS | ACTIVATION_OPS | {"Unfold", "Fold", "Add", "Identity"}
+TENSOR_OPS = {"Linear", "LazyLinear", "Flatten", "Concat", "Softmax", "LogSoftmax", "Dropout", "Dropout1d", "Dropout2d",
+              "Dropout3d", "Sub", "Mul", "Div", "Hardsigmoid"}
+# Layers that are torch functions, not modules: `name = Op(a, b, key=value)` is `FUNCTIONS[Op](a, b, key=value)`.
+FUNCTIONS = {"Add": torch.add, "Sub": torch.sub, "Mul": torch.mul, "Div": torch.div,
+             "Concat": lambda *xs, dim=0: torch.cat(xs, dim=dim)}
+OPS = CONV_OPS | BN_OPS | ACTIVATION_OPS | TENSOR_OPS | {"Unfold", "Fold", "Add", "Identity"}
 NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
 
 
@@ -173,7 +178,7 @@ def build(model: Model) -> dict[str, Built]:
                 mge = True
             if "ConvTranspose" in layer.op and "output_size" in kw:
                 fwd["output_size"] = list(kw.pop("output_size"))
-        if layer.op == "Add":
+        if layer.op in FUNCTIONS:
             module = None
         elif layer.op == "Identity":  # nn.Identity(*args, **kwargs): positionals after the input too
             module = nn.Identity(*[ast.literal_eval(a) for a in layer.args[1:]], **kw)
@@ -191,7 +196,10 @@ def run(model: Model, built: dict[str, Built], inputs: dict[str, torch.Tensor]) 
     for layer in model.layers:
         b = built[layer.name]
         xs = [env[a] for a in (layer.args[:1] if layer.op == "Identity" else layer.args)]
-        env[layer.name] = torch.add(*xs) if layer.op == "Add" else b.module(*xs, **b.forward_kwargs)
+        if layer.op in FUNCTIONS:
+            env[layer.name] = FUNCTIONS[layer.op](*xs, **layer.kwargs)
+        else:
+            env[layer.name] = b.module(*xs, **b.forward_kwargs)
     return {o: env[o] for o in model.outputs}
 
 
@@ -252,7 +260,7 @@ def load_weights(built: dict[str, Built], arrays: dict[str, np.ndarray]) -> None
 
 # ----------------------------------------------------------------------------- files
 def save_npy(path, a: np.ndarray) -> None:
-    np.save(path, np.ascontiguousarray(a))
+    np.save(path, np.array(a, order="C"))  # (np.ascontiguousarray turns a 0-d array into 1-d)
 
 
 def save_npz(path, arrays: dict[str, np.ndarray]) -> None:
@@ -859,6 +867,124 @@ def batch_norm_net_cases() -> list[Case]:
     return c
 
 
+def tensor_cases() -> list[Case]:
+    """Linear, Flatten, Concat, Softmax, LogSoftmax, Dropout*, Sub/Mul/Div and Hardsigmoid, one layer each."""
+    c = []
+
+    def one(name, op, shape, layer="y", scale=1.0, **kw):
+        c.append(single(name, op, shape, layer=layer, scale=scale, **kw))
+
+    def multi(name, op, shapes, scale=1.0, **kw):
+        names = [chr(ord("a") + i) for i in range(len(shapes))]
+        model = Model([(n, list(s)) for n, s in zip(names, shapes)], [Layer("y", op, names, kw)], ["y"])
+        c.append(Case(name, model, dict(zip(names, map(tuple, shapes))), scale))
+
+    one("linear", "Linear", (3, 5), in_features=5, out_features=4)
+    one("linear_nobias", "Linear", (3, 5), in_features=5, out_features=4, bias=False)
+    one("linear_1d_input", "Linear", (5,), in_features=5, out_features=3)
+    one("linear_3d_input", "Linear", (2, 3, 5), in_features=5, out_features=4)
+    one("linear_batch0", "Linear", (0, 5), in_features=5, out_features=4)
+    one("linear_in0", "Linear", (2, 0), in_features=0, out_features=3)
+    # SGEMM tile remainders on every side (rows 7, out 37, in 70).
+    one("linear_tiles", "Linear", (7, 70), in_features=70, out_features=37)
+    one("linear_tiles_nobias", "Linear", (13, 33), in_features=33, out_features=17, bias=False)
+    one("lazylinear", "LazyLinear", (2, 4, 7), out_features=6)
+    one("lazylinear_1d_input", "LazyLinear", (9,), out_features=2, bias=False)
+    one("flatten", "Flatten", (2, 3, 4, 5))
+    one("flatten_start0", "Flatten", (2, 3, 4), start_dim=0)
+    one("flatten_middle", "Flatten", (2, 3, 4, 5), start_dim=1, end_dim=2)
+    one("flatten_negative_dims", "Flatten", (2, 3, 4, 5), start_dim=-3, end_dim=-2)
+    one("flatten_one_dim", "Flatten", (2, 3, 4), start_dim=2, end_dim=2)
+    one("flatten_0d_input", "Flatten", (), start_dim=0)
+    one("flatten_batch0", "Flatten", (0, 3, 4))
+    multi("concat_dim1", "Concat", [(2, 3, 4), (2, 1, 4), (2, 5, 4)], dim=1)
+    multi("concat_default_dim", "Concat", [(2, 3), (4, 3)])
+    multi("concat_last_dim", "Concat", [(2, 3, 2, 2), (2, 3, 2, 5)], dim=-1)
+    multi("concat_with_empty", "Concat", [(2, 0, 3), (2, 4, 3)], dim=1)
+    multi("concat_single", "Concat", [(3, 4)], dim=0)
+    one("softmax_dim1", "Softmax", (3, 10), dim=1)
+    one("softmax_channels", "Softmax", (2, 4, 3, 5), dim=1)
+    one("softmax_last_dim", "Softmax", (2, 4, 3, 5), dim=-1)
+    one("softmax_dim0", "Softmax", (4, 3), dim=0)
+    one("softmax_1d_input", "Softmax", (7,), dim=0)
+    one("softmax_0d_input", "Softmax", (), dim=-1)
+    one("softmax_wide", "Softmax", (3, 20), scale=30.0, dim=1)
+    one("logsoftmax_dim1", "LogSoftmax", (3, 10), dim=1)
+    one("logsoftmax_channels", "LogSoftmax", (2, 4, 3, 5), dim=1)
+    one("logsoftmax_wide", "LogSoftmax", (2, 6, 7), scale=30.0, dim=-2)
+    one("dropout", "Dropout", (2, 3, 4))
+    one("dropout_p0", "Dropout", (2, 3), p=0.0)
+    one("dropout_p1_inplace", "Dropout", (2, 3), p=1, inplace=True)
+    one("dropout1d", "Dropout1d", (2, 3, 5), p=0.3)
+    one("dropout2d", "Dropout2d", (2, 3, 4, 4), p=0.1)
+    one("dropout3d", "Dropout3d", (1, 2, 3, 4, 4), p=0.9)
+    multi("mul", "Mul", [(2, 3, 4), (2, 3, 4)])
+    multi("mul_broadcast_channels", "Mul", [(2, 3, 4, 5), (3, 1, 1)])
+    multi("mul_broadcast_both", "Mul", [(2, 1, 4), (3, 1)])
+    multi("sub", "Sub", [(2, 3, 4), (2, 3, 4)])
+    multi("sub_broadcast_first", "Sub", [(1, 4), (3, 2, 4)])
+    multi("sub_broadcast_scalar_like", "Sub", [(2, 3), (1,)])
+    multi("div", "Div", [(2, 3, 4), (2, 3, 4)])
+    multi("div_broadcast_rows", "Div", [(3, 4, 5), (4, 1)])
+    one("hardsigmoid", "Hardsigmoid", (2, 3, 4, 5), scale=4.0)
+    one("hardsigmoid_inplace", "Hardsigmoid", (17,), scale=4.0, inplace=True)
+    repeat = Model([("x", [2, 3, 4])], [Layer("y", "Concat", ["x", "x", "x"], dict(dim=2))], ["y"])
+    c.append(Case("concat_repeat", repeat, {"x": (2, 3, 4)}))
+    return c
+
+
+def tensor_net_cases() -> list[Case]:
+    c = []
+
+    def net(name, inputs, layers, outputs, shapes=None, scale=1.0):
+        model = Model([(n, list(d)) for n, d in inputs], [Layer(*l) for l in layers], outputs)
+        c.append(Case(name, model, shapes or {n: tuple(d) for n, d in inputs}, scale))
+
+    def conv(ci, co, k, **kw):
+        return dict(in_channels=ci, out_channels=co, kernel_size=k, **kw)
+
+    net("net_classifier", [("x", (2, 3, 6, 6))], [
+        ("features.0", "Conv2d", ["x"], conv(3, 4, 3, stride=2, padding=1)),
+        ("features.1", "ReLU", ["features.0"]),
+        ("flatten", "Flatten", ["features.1"]),
+        ("classifier.0", "Dropout", ["flatten"], dict(p=0.5)),
+        ("classifier.1", "Linear", ["classifier.0"], dict(in_features=36, out_features=16)),
+        ("classifier.2", "ReLU", ["classifier.1"], dict(inplace=True)),
+        ("classifier.3", "Linear", ["classifier.2"], dict(in_features=16, out_features=5)),
+        ("probs", "LogSoftmax", ["classifier.3"], dict(dim=1)),
+    ], ["probs"])
+    net("net_symbolic_classifier", [("x", ("N", 3, 5, 5))], [
+        ("conv", "Conv2d", ["x"], conv(3, 2, 3)),
+        ("flat", "Flatten", ["conv"]),
+        ("fc", "LazyLinear", ["flat"], dict(out_features=4)),
+        ("soft", "Softmax", ["fc"], dict(dim=-1)),
+    ], ["soft"], shapes={"x": (3, 3, 5, 5)})
+    net("net_concat_branches", [("x", (1, 3, 6, 6))], [
+        ("left", "Conv2d", ["x"], conv(3, 2, 1)),
+        ("right", "Conv2d", ["x"], conv(3, 3, 3, padding=1)),
+        ("right_act", "ReLU", ["right"]),
+        ("cat", "Concat", ["left", "right_act", "x"], dict(dim=1)),
+        ("fuse", "Conv2d", ["cat"], conv(8, 4, 3, padding=1)),
+    ], ["fuse"])
+    net("net_gating", [("x", (2, 4, 5, 5))], [
+        ("conv", "Conv2d", ["x"], conv(4, 4, 3, padding=1)),
+        ("gate", "Hardsigmoid", ["conv"]),
+        ("gated", "Mul", ["conv", "gate"]),
+        ("diff", "Sub", ["gated", "x"]),
+        ("scale", "Conv2d", ["x"], conv(4, 4, 1)),
+        ("scale_act", "Sigmoid", ["scale"]),
+        ("ratio", "Div", ["diff", "scale_act"]),
+    ], ["ratio", "gate"])
+    net("net_linear_sequence", [("seq", (2, 3, 8))], [
+        ("conv", "Conv1d", ["seq"], conv(3, 6, 3, padding=1)),
+        ("act", "GELU", ["conv"]),
+        ("proj", "Linear", ["act"], dict(in_features=8, out_features=5)),
+        ("norm", "Softmax", ["proj"], dict(dim=1)),
+        ("flat", "Flatten", ["norm"], dict(start_dim=0)),
+    ], ["flat"])
+    return c
+
+
 def all_cases() -> list[Case]:
     cases = []
     for nd in (1, 2, 3):
@@ -867,6 +993,7 @@ def all_cases() -> list[Case]:
         cases += convt_cases(nd)
     cases += lazy_cases() + unfold_fold_cases() + megengine_cases() + net_cases()
     cases += batch_norm_cases() + activation_cases() + batch_norm_net_cases()
+    cases += tensor_cases() + tensor_net_cases()
     names = [c.name for c in cases]
     assert len(names) == len(set(names)), "duplicate case names"
     return cases
@@ -940,7 +1067,7 @@ def has_state(layer: Layer) -> bool:
     """Whether the layer has a state_dict (so the model needs a weights file)."""
     if layer.op in BN_OPS:
         return layer.kwargs.get("affine", True) or layer.kwargs.get("track_running_stats", True)
-    return layer.op in CONV_OPS
+    return layer.op in CONV_OPS or layer.op in ("Linear", "LazyLinear")
 
 
 def write_case(case: Case, outdir) -> dict:
@@ -1162,6 +1289,39 @@ def error_cases() -> list[tuple[str, Model]]:
     e("hardtanh_deprecated_max_value", "Hardtanh", x2, layer="act", max_val=2.0, max_value=-3.0)
     e("gelu_bad_approximate", "GELU", x2, layer="act", approximate="exact")
     e("gelu_approximate_capitalized", "GELU", x2, layer="act", approximate="Tanh")
+    # --- Linear, Flatten, Concat, Softmax, Dropout, Sub/Mul/Div
+    e("linear_in_features_mismatch", "Linear", (2, 5), layer="fc", in_features=4, out_features=3)
+    e("linear_nobias_mismatch_3d_input", "Linear", (2, 3, 5), layer="fc", in_features=4, out_features=3, bias=False)
+    e("linear_mismatch_1d_input", "Linear", (5,), layer="fc", in_features=4, out_features=3)
+    e("linear_batch0_mismatch", "Linear", (0, 4), layer="fc", in_features=3, out_features=2)
+    e("linear_0d_input", "Linear", (), layer="fc", in_features=4, out_features=3)
+    e("linear_negative_out_features", "Linear", (2, 4), layer="fc", in_features=4, out_features=-1)
+    e("linear_negative_in_features", "Linear", (2, 4), layer="fc", in_features=-4, out_features=1)
+    e("lazylinear_negative_out_features", "LazyLinear", (2, 4), layer="fc", out_features=-3)
+    e("lazylinear_0d_input", "LazyLinear", (), layer="fc", out_features=3)
+    e("flatten_start_after_end", "Flatten", (3, 4, 5), layer="flat", start_dim=2, end_dim=1)
+    e("flatten_start_dim_out_of_range", "Flatten", (3, 4), layer="flat", start_dim=2)
+    e("flatten_default_on_1d_input", "Flatten", (3,), layer="flat")
+    e("flatten_end_dim_out_of_range_negative", "Flatten", (3, 4, 5), layer="flat", start_dim=0, end_dim=-4)
+    e("softmax_dim_out_of_range", "Softmax", (2, 3), layer="sm", dim=2)
+    e("softmax_0d_dim1", "Softmax", (), layer="sm", dim=1)
+    e("logsoftmax_dim_out_of_range_negative", "LogSoftmax", (2, 3), layer="sm", dim=-3)
+    e("dropout_p_above_1", "Dropout", x2, layer="drop", p=1.5)
+    e("dropout_p_negative", "Dropout", x2, layer="drop", p=-0.1)
+    e("dropout2d_p_int", "Dropout2d", x2, layer="drop", p=2)
+    e("dropout1d_p_above_1", "Dropout1d", (2, 3, 4), layer="drop", p=1.01)
+
+    def multi(name, op, shapes, **kw):
+        names = [chr(ord("a") + i) for i in range(len(shapes))]
+        out.append((name, Model([(n, list(s)) for n, s in zip(names, shapes)], [Layer("y", op, names, kw)], ["y"])))
+
+    multi("concat_dim_out_of_range", "Concat", [(2, 3), (2, 3)], dim=2)
+    multi("concat_rank_mismatch", "Concat", [(2, 3), (2, 3, 1)])
+    multi("concat_size_mismatch", "Concat", [(2, 3), (2, 4), (3, 4)], dim=1)
+    multi("concat_0d_input", "Concat", [(), ()])
+    multi("mul_shape_mismatch", "Mul", [(2, 3), (2, 4)])
+    multi("sub_shape_mismatch_broadcast", "Sub", [(2, 3, 4), (5, 1)])
+    multi("div_shape_mismatch", "Div", [(4, 3), (2, 3)])
     return out
 
 

@@ -77,6 +77,8 @@ struct ErrorCase: Decodable, CustomTestStringConvertible, Sendable {
         "unfold_rank2_input": "Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero dimensions for input, but got: [5, 5]",
         // PyTorch raises an IndexError ("tuple index out of range") reading input.shape[1] to materialize.
         "lazybatchnorm1d_rank1_input": "expected 2D or 3D input (got 1D input)",
+        // PyTorch raises an IndexError ("tuple index out of range") reading input.shape[-1] to materialize.
+        "lazylinear_0d_input": "both arguments to linear need to be at least 1D, but they are 0D and 2D",
     ]
 
     @Test(arguments: errorCases)

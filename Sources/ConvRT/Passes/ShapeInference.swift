@@ -67,6 +67,11 @@ public enum ShapeInference {
         case .batchNorm(let attributes):
             let (resolved, shape) = try BatchNormShapeFunction.infer(attributes, input: operands[0])
             return (.batchNorm(resolved), shape)
+        case .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .slice, .gather,
+             .softmax, .reduceMean, .constant:
+            return try TensorShapeFunctions.infer(op, operands: operands)
+        case .pool, .adaptivePool, .pad, .resize:
+            throw ConvRTError("\(op.displayName) is not supported yet")
         }
     }
 

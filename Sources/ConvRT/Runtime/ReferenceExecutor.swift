@@ -55,6 +55,11 @@ public enum ReferenceExecutor {
             return try batchNorm(b, operands[0], node: node, weights: weights)
         case .add:
             return ReferenceKernels.add(operands[0], operands[1])
+        case .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .slice, .gather,
+             .softmax, .reduceMean, .constant:
+            return try ReferenceKernels.tensorOp(node, operands, outputShape: outputShape, weights: weights)
+        case .pool, .adaptivePool, .pad, .resize:
+            throw ConvRTError("\(node.op.displayName) is not supported yet", context: node.label, at: node.location)
         }
     }
 
