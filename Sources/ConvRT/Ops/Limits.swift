@@ -64,6 +64,23 @@ extension Op {
             return [("num_features", b.numFeatures.map { [$0] } ?? [])]
         case .activation, .add, .identity:
             return []
+        case .pool(let p):
+            return [("kernel_size", p.kernelSize), ("stride", p.stride), ("padding", p.padBegin + p.padEnd),
+                    ("dilation", p.dilation), ("divisor_override", p.divisorOverride.map { [$0] } ?? [])]
+        case .adaptivePool(let p): return [("output_size", p.outputSize.compactMap { $0 })]
+        case .linear(let l): return [("in_features", l.inFeatures.map { [$0] } ?? []), ("out_features", [l.outFeatures])]
+        case .concat(let axis): return [("dim", [axis])]
+        case .flatten(let start, let end): return [("start_dim", [start]), ("end_dim", [end])]
+        case .reshape(let r): return [("shape", r.shape)]
+        case .transpose(let perm): return [("perm", perm)]
+        case .squeeze(let axes), .unsqueeze(let axes), .reduceMean(let axes, _): return [("axes", axes)]
+        case .slice(let s): return [("axes", s.axes), ("steps", s.steps)]
+        case .gather(let g): return [("axis", [g.axis]), ("indices", g.indices), ("indices_shape", g.indicesShape)]
+        case .pad(let p): return [("padding", p.begin + p.end)]
+        case .resize(let r): return [("size", r.sizes ?? [])]
+        case .softmax(let axis, _): return [("dim", [axis])]
+        case .constant(let shape): return [("shape", shape)]
+        case .matmul, .binary: return []
         }
     }
 }

@@ -27,18 +27,21 @@ public struct MemoryPlan: Sendable {
 struct StepScratch {
     /// A copy of the input padded with reflect/replicate/circular.
     var paddedInput = 0
-    /// One output plane of accumulators (direct), one image-group's im2col matrix (GEMM), or
+    /// One output plane of accumulators (direct), the per-thread im2col slabs (GEMM), or
     /// each thread's transformed block (Winograd).
     var accumulator = 0
     var total: Int { paddedInput + accumulator }
 
     init(_ step: PlanStep, shapes: [String: [Int]]) {
         guard case .conv(let a, _, _, _) = step.kernel, let x = shapes[step.inputs[0]], let y = shapes[step.output] else { return }
-        accumulator = y.suffix(a.spatialRank).reduce(1, *)
-        if case .gemm = step.convAlgorithm {
-            accumulator = GEMMConv.columnsFloats(PlanExecutor.convShape(a, inShape: x, outShape: y))
+        let shape = PlanExecutor.convShape(a, inShape: x, outShape: y)
+        switch step.convAlgorithm {
+        case .gemm(let gemm): accumulator = gemm.workspaceFloats(shape)
+        case .depthwise(let d): accumulator = d.scratchFloats(shape)
+        case .transposedGEMM(let gemm): accumulator = gemm.workspaceFloats(shape)
+        case .winograd(let w): accumulator = w.workspaceFloats
+        case .direct, nil: accumulator = y.suffix(a.spatialRank).reduce(1, *)
         }
-        if case .winograd(let w) = step.convAlgorithm { accumulator = w.workspaceFloats }
         if !a.transposed, a.paddingMode != .zeros {
             let (begin, end) = a.padBeginEnd
             let spatial = Array(x.suffix(a.spatialRank))

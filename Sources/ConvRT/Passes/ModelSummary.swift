@@ -78,6 +78,9 @@ public struct ModelSummary: Sendable {
             }
         case .add, .identity:
             return ""
+        case .pool, .adaptivePool, .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
+             .squeeze, .unsqueeze, .slice, .gather, .pad, .resize, .softmax, .reduceMean, .constant:
+            return ""
         }
     }
 
@@ -108,6 +111,9 @@ public struct ModelSummary: Sendable {
             return [outCount]
         case .batchNorm:
             return [2, outCount]
+        case .pool, .adaptivePool, .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
+             .squeeze, .unsqueeze, .slice, .gather, .pad, .resize, .softmax, .reduceMean, .constant:
+            return nil
         }
     }
 }

@@ -67,6 +67,9 @@ public enum ShapeInference {
         case .batchNorm(let attributes):
             let (resolved, shape) = try BatchNormShapeFunction.infer(attributes, input: operands[0])
             return (.batchNorm(resolved), shape)
+        case .pool, .adaptivePool, .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
+             .squeeze, .unsqueeze, .slice, .gather, .pad, .resize, .softmax, .reduceMean, .constant:
+            throw ConvRTError("\(op.displayName) is not supported yet")
         }
     }
 

@@ -29,6 +29,8 @@ public enum WeightBinding {
             case .conv(let a): return convParameters(a, node: node)
             case .batchNorm(let b): return batchNormParameters(b, node: node)
             case .unfold, .fold, .activation, .add, .identity: return []
+            case .pool, .adaptivePool, .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
+             .squeeze, .unsqueeze, .slice, .gather, .pad, .resize, .softmax, .reduceMean, .constant: return []
             }
         }
     }

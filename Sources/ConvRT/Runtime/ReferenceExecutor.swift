@@ -55,6 +55,9 @@ public enum ReferenceExecutor {
             return try batchNorm(b, operands[0], node: node, weights: weights)
         case .add:
             return ReferenceKernels.add(operands[0], operands[1])
+        case .pool, .adaptivePool, .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
+             .squeeze, .unsqueeze, .slice, .gather, .pad, .resize, .softmax, .reduceMean, .constant:
+            throw ConvRTError("\(node.op.displayName) is not supported yet", context: node.label, at: node.location)
         }
     }
 
