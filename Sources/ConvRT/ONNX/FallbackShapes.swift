@@ -38,6 +38,7 @@ enum FallbackShapes {
             return out
         case .flatten(let start, let end):
             let s = try TensorShapeRules.axis(start, rank: x.count), e = try TensorShapeRules.axis(end, rank: x.count)
+            guard s <= e else { throw ConvRTError("flatten() has invalid args: start_dim cannot come after end_dim") }
             return Array(x[..<s]) + [product(Array(x[s...e]))] + Array(x[(e + 1)...])
         case .reshape(let r): return try reshape(x, r)
         case .transpose(let perm):

@@ -25,9 +25,10 @@ extension ImportSession {
         case "Identity", "Dropout": return x
         case "Cast": return try ConstantOps.cast(x, to: try node.int("to") ?? 1)
         case "ConstantOfShape": return try constantOfShape(node, shape: x)
-        case "Neg":
-            let zero = x.isFloat ? ONNXConstant(name: "", shape: [], floats: [0]) : ONNXConstant(name: "", shape: [], ints: [.known(0)])
-            return try ConstantOps.arithmetic("Sub", zero, x)
+        case "Neg", "Reciprocal":
+            let v = node.opType == "Neg" ? 0 : 1
+            let c = x.isFloat ? ONNXConstant(name: "", shape: [], floats: [Float(v)]) : ONNXConstant(name: "", shape: [], ints: [.known(v)])
+            return try ConstantOps.arithmetic(node.opType == "Neg" ? "Sub" : "Div", c, x)
         case "Add", "Sub", "Mul", "Div", "Equal":
             guard let y = arg(1) else { return nil }
             return try ConstantOps.arithmetic(node.opType, x, y)
@@ -107,9 +108,7 @@ extension ImportSession {
     /// `ConstantOfShape`: `value` (one element, default float 0) repeated over a known shape.
     private func constantOfShape(_ node: ONNXNode, shape: ONNXConstant) throws -> ONNXConstant {
         let dims = try shape.ints(for: "shape")
-        guard dims.allSatisfy({ $0 >= 0 }), let count = Limits.product(dims), count <= Limits.maxElements else {
-            throw ConvRTError("shape \(dims.bracketed) is invalid")
-        }
+        try TensorShapeRules.checkFolded(dims)
         var fill = ONNXConstant(name: "", shape: [1], floats: [0])
         if let t = try node.tensor("value") { fill = try ONNXConstant.decode(t, name: "value") }
         guard fill.count == 1 else { throw ConvRTError("attribute 'value' must hold one element") }

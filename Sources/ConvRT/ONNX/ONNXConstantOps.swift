@@ -29,6 +29,7 @@ enum TensorShapeRules {
 
     /// ONNX Reshape: `0` copies the input dim (unless `allowZero`), one `-1` is inferred.
     static func reshape(_ shape: [Int], target: [Int], allowZero: Bool) throws -> [Int] {
+        try checkTarget(target)
         var out = try target.enumerated().map { i, v -> Int in
             if v == 0 && !allowZero {
                 guard i < shape.count else { throw ConvRTError("reshape target \(target.bracketed) copies dim \(i) of a rank-\(shape.count) input") }
@@ -55,6 +56,13 @@ enum TensorShapeRules {
         return out
     }
 
+    /// Rejects reshape targets whose products could overflow.
+    static func checkTarget(_ target: [Int]) throws {
+        if let bad = target.first(where: { $0 < -1 || $0 > Limits.maxDimension }) {
+            throw ConvRTError("reshape target \(target.bracketed) has an invalid value \(bad)")
+        }
+    }
+
     /// The indices one ONNX Slice axis keeps.
     static func sliceIndices(size n: Int, start: Int, end: Int, step: Int) -> [Int] {
         func wrap(_ v: Int) -> Int { v < 0 ? (v < -n ? -n - 1 : v + n) : v }
@@ -69,16 +77,31 @@ enum TensorShapeRules {
         return s > e ? Array(stride(from: s, to: e, by: step)) : []
     }
 
-    /// NumPy broadcasting of two concrete shapes.
+    /// NumPy broadcasting of two concrete shapes. The result may be larger than either operand
+    /// only up to `maxFolded` elements.
     static func broadcast(_ a: [Int], _ b: [Int]) throws -> [Int] {
         let rank = max(a.count, b.count)
         let pa = [Int](repeating: 1, count: rank - a.count) + a
         let pb = [Int](repeating: 1, count: rank - b.count) + b
-        return try zip(pa, pb).map { x, y in
+        let out = try zip(pa, pb).map { x, y in
             guard x == y || x == 1 || y == 1 else {
                 throw ConvRTError("shapes \(a.bracketed) and \(b.bracketed) cannot be broadcast")
             }
             return x == 1 ? y : x
+        }
+        let largest = max(a.reduce(1, *), b.reduce(1, *))
+        if let count = Limits.product(out), count <= largest { return out }
+        try checkFolded(out)
+        return out
+    }
+
+    /// The most elements a constant computed at import may have: shape computations are tiny,
+    /// and a hostile `ConstantOfShape`/`Expand` must not allocate gigabytes.
+    static let maxFolded = 1 << 24
+
+    static func checkFolded(_ shape: [Int]) throws {
+        guard shape.allSatisfy({ $0 >= 0 }), let count = Limits.product(shape), count <= maxFolded else {
+            throw ConvRTError("a constant of shape \(shape.bracketed) computed at import is too large (the limit is \(maxFolded) elements)")
         }
     }
 
@@ -189,7 +212,6 @@ enum ConstantOps {
 
     static func expand(_ c: ONNXConstant, to shape: [Int]) throws -> ONNXConstant {
         let out = try TensorShapeRules.broadcast(c.shape, shape)
-        guard let count = Limits.product(out), count <= Limits.maxElements else { throw ConvRTError("shape \(out.bracketed) is too large") }
         return take(c, TensorShapeRules.broadcastIndices(from: c.shape, to: out), shape: out)
     }
 
@@ -256,8 +278,9 @@ enum ConstantOps {
     static func range(_ start: ONNXConstant, _ limit: ONNXConstant, _ delta: ONNXConstant) throws -> ONNXConstant {
         let s = try start.scalar(for: "start"), l = try limit.scalar(for: "limit"), d = try delta.scalar(for: "delta")
         guard d != 0 else { throw ConvRTError("Range delta cannot be 0") }
-        let count = max(Int(((l - s) / d).rounded(.up)), 0)
-        guard count <= Limits.maxDimension else { throw ConvRTError("Range has too many elements") }
+        let steps = ((l - s) / d).rounded(.up)
+        guard steps.isFinite, steps <= Double(TensorShapeRules.maxFolded) else { throw ConvRTError("Range has too many elements") }
+        let count = max(Int(steps), 0)
         let values = (0..<count).map { s + Double($0) * d }
         return start.isFloat
             ? ONNXConstant(name: start.name, shape: [count], floats: values.map { Float($0) })

@@ -43,17 +43,29 @@ extension ImportSession {
         let pads = try window.transposedPads(node, input: x.shape, outputPadding: outputPadding)
         var parameters = ["weight": weight]
         parameters["bias"] = try bias(node, count: weight.shape[1] * group)
-        // Symmetric padding is ConvTranspose's own; the asymmetric rest is cropped afterwards.
+        // Symmetric padding is ConvTranspose's own. Extra padding at the start is the same as more
+        // padding plus output_padding (which extends the end) while PyTorch allows that
+        // output_padding; anything else is cropped off afterwards.
+        func layer(padding: [Int], outputPadding: [Int]) -> Op {
+            .conv(ConvAttributes(
+                spatialRank: k, transposed: true, inChannels: weight.shape[0], outChannels: weight.shape[1] * group,
+                kernelSize: kernel, stride: window.strides, padding: .explicit(padding), dilation: window.dilations,
+                groups: group, hasBias: parameters["bias"] != nil, outputPadding: outputPadding))
+        }
+        let extra = zip(pads.begin, pads.end).map { $0 - $1 }
+        let shifted = zip(outputPadding, extra).map { $0 + $1 }
+        if extra.allSatisfy({ $0 >= 0 }),
+           (0..<k).allSatisfy({ shifted[$0] < window.strides[$0] || shifted[$0] < window.dilations[$0] }) {
+            return try emit(layer(padding: pads.begin, outputPadding: shifted), [x.name], for: node, parameters: parameters)
+        }
         let common = zip(pads.begin, pads.end).map { min($0, $1) }
-        let attributes = ConvAttributes(
-            spatialRank: k, transposed: true, inChannels: weight.shape[0], outChannels: weight.shape[1] * group,
-            kernelSize: kernel, stride: window.strides, padding: .explicit(common), dilation: window.dilations,
-            groups: group, hasBias: parameters["bias"] != nil, outputPadding: outputPadding)
-        let result = try emit(.conv(attributes), [x.name], for: node, parameters: parameters)
-        guard pads.begin != pads.end, let name = result.runtimeName else { return result }
+        let full = layer(padding: common, outputPadding: outputPadding)
+        guard let name = try emit(full, [x.name], for: node, suffix: "/full", parameters: parameters).runtimeName else {
+            throw ConvRTError("internal error: ConvTranspose has no value")
+        }
         let crop = PadAttributes(mode: .constant, begin: zip(pads.begin, common).map { $1 - $0 },
                                  end: zip(pads.end, common).map { $1 - $0 })
-        return try emit(.pad(crop), [name], for: node, suffix: "/crop")
+        return try emit(.pad(crop), [name], for: node)
     }
 
     /// The constant weight `W` (`(M, C/group, *k)` or `(C, M/group, *k)`) and the spatial rank.

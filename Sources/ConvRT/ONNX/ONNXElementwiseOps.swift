@@ -51,6 +51,14 @@ extension ImportSession {
         return try emit(op, [a.name, b.name], for: node)
     }
 
+    /// `Neg(x)` as `0 - x`, `Reciprocal(x)` as `1 / x`.
+    mutating func negateOrInvert(_ node: ONNXNode) throws -> ImportedValue {
+        let x = try runtime(node, 0)
+        let neg = node.opType == "Neg"
+        let c = try builder.materialize(ONNXConstant(name: node.name + (neg ? "/zero" : "/one"), shape: [], floats: [neg ? 0 : 1]), role: "constant")
+        return try emit(.binary(neg ? .sub : .div), [c.name, x.name], for: node)
+    }
+
     /// Identity and Dropout (inference: the input unchanged; `training_mode` must be false).
     mutating func passThrough(_ node: ONNXNode) throws -> ImportedValue {
         if node.opType == "Dropout", let training = try constant(node, 2, "training_mode"), try training.scalar(for: "training_mode") != 0 {

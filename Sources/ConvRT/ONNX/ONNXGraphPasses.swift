@@ -111,21 +111,21 @@ enum ONNXGraphPasses {
     /// too), or, when it cannot be (an alias of an input or another output), an Identity is added.
     static func nameOutputs(_ graph: inout Graph, as names: [String]) throws {
         var taken = Set(graph.inputs.map(\.name)).union(graph.nodes.map(\.name))
+        var claimed = Set<String>()  // values already named after an earlier output
         for (i, wanted) in names.enumerated() {
             let current = graph.outputs[i]
+            defer { claimed.insert(graph.outputs[i]) }
             if current == wanted { continue }
-            let sharedWithOtherOutput = graph.outputs.enumerated().contains { $0.offset != i && $0.element == current }
-            let isNode = graph.nodes.contains { $0.name == current }
             guard !taken.contains(wanted) else {
                 throw ConvRTError("output '\(wanted)' has the name of another value of the graph")
             }
-            if isNode && !sharedWithOtherOutput {
+            if graph.nodes.contains(where: { $0.name == current }) && !claimed.contains(current) {
                 rename(&graph, current, to: wanted)
                 taken.remove(current)
             } else {
                 graph.nodes.append(Node(name: wanted, op: .identity, inputs: [current]))
+                graph.outputs[i] = wanted
             }
-            graph.outputs[i] = wanted
             taken.insert(wanted)
         }
     }

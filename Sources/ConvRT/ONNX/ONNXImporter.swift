@@ -158,6 +158,12 @@ extension ImportSession {
         }
     }
 
+    /// Input `index` when it is known at import, `nil` when omitted or computed at run time.
+    func knownConstant(_ node: ONNXNode, _ index: Int) -> ONNXConstant? {
+        guard let name = node.input(index), case .constant(let c)? = values[name] else { return nil }
+        return c
+    }
+
     /// A required constant input.
     func requiredConstant(_ node: ONNXNode, _ index: Int, _ role: String) throws -> ONNXConstant {
         guard let c = try constant(node, index, role) else { throw ConvRTError("input \(index) (\(role)) is missing") }

@@ -4,7 +4,7 @@ enum ONNXOperators {
     static let mapped: Set<String> = [
         "Conv", "ConvTranspose", "BatchNormalization",
         "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Gelu",
-        "Add", "Sub", "Mul", "Div", "Concat",
+        "Add", "Sub", "Mul", "Div", "Neg", "Reciprocal", "Concat",
         "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
         "Flatten", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Slice", "Gather",
         "Gemm", "MatMul", "Pad", "Resize", "Upsample", "Softmax", "LogSoftmax", "ReduceMean", "Col2Im",
@@ -12,7 +12,7 @@ enum ONNXOperators {
     ]
 
     /// Operators evaluated at import only: their inputs must be known (shapes, constants).
-    static let foldedOnly: Set<String> = ["Shape", "Size", "ConstantOfShape", "Neg", "Range", "Equal", "Where", "Expand"]
+    static let foldedOnly: Set<String> = ["Shape", "Size", "ConstantOfShape", "Range", "Equal", "Where", "Expand"]
 
     static var supported: Set<String> { mapped.union(foldedOnly) }
 }
@@ -28,6 +28,7 @@ extension ImportSession {
         case "Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Gelu": return try activation(node)
         case "Clip": return try clip(node)
         case "Add", "Sub", "Mul", "Div": return try binary(node)
+        case "Neg", "Reciprocal": return try negateOrInvert(node)
         case "Concat": return try concat(node)
         case "MaxPool", "AveragePool": return try pool(node)
         case "GlobalAveragePool", "GlobalMaxPool": return try globalPool(node)

@@ -7,7 +7,7 @@ enum ONNXPatterns {
         let scalars = try scalarValues(nodes, constants)
         while let match = findGELU(nodes, scalars: scalars, outputs: outputs) {
             let final = nodes[match.final]
-            let gelu = ONNXNode(name: final.name, opType: "Gelu", inputs: [match.x], outputs: [final.outputs[0]])
+            let gelu = ONNXNode(name: final.name, opType: "Gelu", inputs: [match.x], outputs: Array(final.outputs.prefix(1)))
             let removed = Set(match.nodes)
             var rewritten: [ONNXNode] = []
             for (i, node) in nodes.enumerated() {

@@ -46,7 +46,7 @@ extension ImportSession {
         if transA, let t = try emit(.transpose(permutation: [1, 0]), [a.name], for: node, suffix: "/transA").runtimeName {
             a = (t, [a.shape[1], a.shape[0]])
         }
-        guard let b = try constant(node, 1, "B") else { return try gemmAsMatMul(node, a.name, alpha, beta, transB) }
+        guard let b = knownConstant(node, 1) else { return try gemmAsMatMul(node, a.name, alpha, beta, transB) }
         var weight = try b.floatTensor(for: "B")
         guard weight.rank == 2 else { throw ConvRTError("B has shape \(weight.shape.bracketed), but Gemm needs a matrix") }
         if !transB { weight = try ConstantOps.transpose(b, permutation: [1, 0]).floatTensor(for: "B") }
@@ -57,7 +57,7 @@ extension ImportSession {
         var constantC: ONNXConstant?
         var runtimeC = false
         if beta != 0, node.input(2) != nil {
-            if let c = try constant(node, 2, "C") {
+            if let c = knownConstant(node, 2) {
                 let bias = try c.floatTensor(for: "C")
                 let isRow = bias.shape.dropLast().allSatisfy { $0 == 1 } && (bias.shape.last ?? 1) == outFeatures
                 if bias.shape.allSatisfy({ $0 == 1 }) || isRow {
@@ -88,7 +88,7 @@ extension ImportSession {
             result = try emit(.binary(.mul), [y, scale.name], for: node, suffix: hasC ? "/alpha" : "")
         }
         guard hasC, let y = result.runtimeName else { return result }
-        return try addScaledC(node, y, beta: beta, constantC: try constant(node, 2, "C").map { c in
+        return try addScaledC(node, y, beta: beta, constantC: try knownConstant(node, 2).map { c in
             ONNXConstant(name: c.name, shape: c.shape, floats: try c.floatTensor(for: "C").data.map { $0 * beta })
         })
     }
@@ -109,7 +109,7 @@ extension ImportSession {
     /// MatMul: a Linear (weight `B^T`) when B is a constant matrix, else a run-time MatMul.
     mutating func matmul(_ node: ONNXNode) throws -> ImportedValue {
         let a = try runtime(node, 0)
-        if let b = try constant(node, 1, "B"), b.shape.count == 2 {
+        if let b = knownConstant(node, 1), b.shape.count == 2 {
             let weight = try ConstantOps.transpose(b, permutation: [1, 0]).floatTensor(for: "B")
             let linear = LinearAttributes(inFeatures: b.shape[0], outFeatures: b.shape[1], hasBias: false)
             return try emit(.linear(linear), [a.name], for: node, parameters: ["weight": weight])

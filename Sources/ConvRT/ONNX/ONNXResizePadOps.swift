@@ -9,6 +9,9 @@ extension ImportSession {
         let modeName = try node.choice("mode", default: "constant", allowed: ["constant", "reflect", "edge", "wrap"])
         let pads = try constant(node, 1, "pads")?.ints(for: "pads") ?? node.ints("pads") ?? []
         let axes = try constant(node, 3, "axes")?.ints(for: "axes").map { try TensorShapeRules.axis($0, rank: rank) } ?? Array(0..<rank)
+        if let bad = pads.first(where: { $0.magnitude > UInt(Limits.maxDimension) }) {
+            throw ConvRTError("pad value \(bad) is too large (the limit is \(Limits.maxDimension))")
+        }
         guard pads.count == 2 * axes.count else {
             throw ConvRTError("pads has \(pads.count) values, but \(2 * axes.count) are needed for \(axes.count) axes")
         }
@@ -44,7 +47,7 @@ extension ImportSession {
             guard full[0] == 1, full[1] == 1 else {
                 throw ConvRTError("scales \(full) resize the batch or channel dim; convrt resizes spatial dims only")
             }
-            guard full.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw ConvRTError("scales \(full) must be positive") }
+            guard full.allSatisfy({ $0 > 0 && $0 <= Double(1 << 20) }) else { throw ConvRTError("scales \(full) must be positive (and at most 2^20)") }
             attributes.scales = Array(full[2...])
         } else if let sizes = options.sizes {
             guard sizes.count == axes.count else { throw ConvRTError("sizes has \(sizes.count) values for \(axes.count) axes") }
@@ -53,7 +56,7 @@ extension ImportSession {
             guard full[0] == x.shape[0], full[1] == x.shape[1] else {
                 throw ConvRTError("sizes \(full.rendered) resize the batch or channel dim of \(x.shape.rendered); convrt resizes spatial dims only")
             }
-            guard let spatial = Array(full[2...]).concrete, spatial.allSatisfy({ $0 > 0 }) else {
+            guard let spatial = Array(full[2...]).concrete, spatial.allSatisfy({ $0 > 0 && $0 <= Limits.maxDimension }) else {
                 throw ConvRTError("sizes \(full.rendered) must be known positive sizes")
             }
             attributes.sizes = spatial

@@ -30,6 +30,7 @@ extension ImportSession {
         let x = try runtime(node, 0)
         let target = try requiredConstant(node, 1, "shape").dims(for: "shape")
         let allowZero = try node.int("allowzero", default: 0) != 0
+        try TensorShapeRules.checkTarget(target.compactMap(\.value))
         var shape: [Int] = []
         for (i, d) in target.enumerated() {
             if let v = d.value {
