@@ -1,7 +1,8 @@
 /// Pad, Resize/Upsample and Col2Im.
 extension ImportSession {
     /// Pad (pads as an input since opset 11, `axes` since 18). Padding of leading dims that
-    /// is all zero is dropped, so `begin`/`end` cover the trailing dims from the first padded one.
+    /// is all zero is dropped, so `begin`/`end` cover the trailing dims from the first padded one
+    /// (at least every spatial dim for the non-constant modes, as PyTorch's padding layers do).
     mutating func pad(_ node: ONNXNode) throws -> ImportedValue {
         let x = try runtime(node, 0)
         let rank = x.shape.count
@@ -22,9 +23,11 @@ extension ImportSession {
         }
         let value = try constant(node, 2, "constant_value").map { Float(try $0.scalar(for: "constant_value")) }
             ?? node.float("value", default: 0)
-        guard let first = (0..<rank).first(where: { begin[$0] != 0 || end[$0] != 0 }) else {
+        guard var first = (0..<rank).first(where: { begin[$0] != 0 || end[$0] != 0 }) else {
             return .runtime(name: x.name, shape: x.shape)
         }
+        // PyTorch's reflect/replicate/circular padding covers all spatial dims of (N, C, spatial).
+        if modeName != "constant" && rank >= 3 { first = min(first, 2) }
         let attributes = PadAttributes(mode: modes[modeName] ?? .constant, begin: Array(begin[first...]),
                                        end: Array(end[first...]), value: modeName == "constant" ? value : 0)
         return try emit(.pad(attributes), [x.name], for: node)
