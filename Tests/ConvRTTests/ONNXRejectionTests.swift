@@ -17,6 +17,18 @@ import Testing
         #expect(m.importError() == "m.onnx: unsupported operators: NonMaxSuppression (node 'nms_1'), Loop (nodes 'loop', 'loop_2'), com.microsoft.FusedConv (node 'fc')")
     }
 
+    @Test func longListsAreCut() {
+        var m = ONNXModel()
+        m.input("x", [1])
+        var last = "x"
+        for i in 0..<10 {
+            m.node("Foo", [last], ["f\(i)"])
+            last = "f\(i)"
+        }
+        m.output(last)
+        #expect(m.importError() == "m.onnx: unsupported operator: Foo (nodes 'f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7' and 2 more)")
+    }
+
     @Test func structuralErrors() {
         var cycle = ONNXModel()
         cycle.input("x", [2])

@@ -133,7 +133,9 @@ struct ImportSession {
         guard !order.isEmpty else { return }
         let list = order.map { type -> String in
             let names = places[type] ?? []
-            return "\(type) (node\(names.count == 1 ? "" : "s") \(names.joined(separator: ", ")))"
+            // A long list is cut after eight names: the line stays readable.
+            let shown = names.prefix(8).joined(separator: ", ") + (names.count > 8 ? " and \(names.count - 8) more" : "")
+            return "\(type) (node\(names.count == 1 ? "" : "s") \(shown))"
         }
         throw ConvRTError("unsupported operator\(order.count == 1 ? "" : "s"): \(list.joined(separator: ", "))")
     }
