@@ -190,6 +190,7 @@ def exports() -> None:
            (1, 2, 5, 6), 11, seed=3)
     export("replicate_conv1d", nn.Conv1d(2, 3, 5, padding=2, padding_mode="replicate"), (1, 2, 9), 13, seed=4)
     export("circular_conv1d", nn.Conv1d(2, 3, 3, padding=2, dilation=2, padding_mode="circular"), (1, 2, 8), 13, seed=5)
+    export("circular_conv2d", nn.Conv2d(2, 3, 3, padding=(1, 2), padding_mode="circular"), (1, 2, 5, 6), 17, seed=19)
     export("convtranspose_output_padding", nn.Sequential(nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1),
                                                          nn.LeakyReLU(0.2)), (1, 4, 4, 5), 17, seed=6)
     export("convtranspose3d_groups", nn.ConvTranspose3d(4, 6, 2, stride=2, groups=2), (1, 4, 2, 3, 2), 13, seed=7)

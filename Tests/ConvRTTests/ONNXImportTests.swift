@@ -27,7 +27,8 @@ import Testing
         "activations_opset21": ["Conv3d", "GELU", "LeakyReLU", "Tanh", "Hardswish"],
         "arithmetic": ["Constant", "Mul", "Constant", "Sub", "Mul", "Constant", "Add", "Constant", "Div", "Constant", "Mul",
                        "Concat", "Transpose", "Unsqueeze", "Squeeze", "ReduceMean"],
-        "circular_conv1d": ["Slice", "Slice", "Concat", "Conv1d"],
+        "circular_conv1d": ["Conv1d"],
+        "circular_conv2d": ["Conv2d"],
         "clip_relu6": ["Conv2d", "ReLU6", "Conv2d", "Hardtanh"],
         "conv_asymmetric_pads": ["ConstantPad2d", "Conv2d"],
         "conv_bn_relu": ["Conv2d", "BatchNorm2d", "ReLU"],
@@ -97,6 +98,10 @@ import Testing
         #expect(reflect.paddingMode == .reflect && reflect.padding == .explicit([1, 1]))
         guard case .conv(let replicate) = try nodes("replicate_conv1d")[0].op else { Issue.record("replicate"); return }
         #expect(replicate.paddingMode == .replicate && replicate.padding == .explicit([2]))
+        for (name, padding) in [("circular_conv1d", [2]), ("circular_conv2d", [1, 2])] {
+            let conv = try nodes(name)[0].op.convAttributes
+            #expect(conv?.paddingMode == .circular && conv?.padding == .explicit(padding), "\(name)")
+        }
         #expect(try nodes("view_linear")[2].op == .reshape(ReshapeAttributes(shape: [0, -1])))
         #expect(try nodes("view_linear")[3].op == .linear(LinearAttributes(inFeatures: 27, outFeatures: 4)))
         #expect(try nodes("tcn")[1].op == .slice(SliceAttributes(starts: [0], ends: [-4], axes: [2], steps: [1])))

@@ -3,6 +3,7 @@
 enum ONNXGraphPasses {
     static func simplify(_ graph: inout Graph) {
         fusePadIntoConv(&graph)
+        fuseCircularSlicesIntoConv(&graph)
         fuseLinearBias(&graph)
         fuseSiLU(&graph)
         removeDeadNodes(&graph)
@@ -36,6 +37,48 @@ enum ONNXGraphPasses {
             removed.insert(padName)
         }
         graph.nodes.removeAll { removed.contains($0.name) }
+    }
+
+    /// `Concat(x[..., -p:], x, x[..., :p])` along a spatial dim, nested once per padded dim, read
+    /// only by an unpadded convolution: how the TorchScript exporter writes `padding_mode='circular'`.
+    static func fuseCircularSlicesIntoConv(_ graph: inout Graph) {
+        for index in graph.nodes.indices {
+            guard case .conv(var a) = graph.nodes[index].op, !a.transposed, a.paddingMode == .zeros,
+                  isZero(a.padding, rank: a.spatialRank), let input = graph.nodes[index].inputs.first else { continue }
+            var pads = [Int](repeating: 0, count: a.spatialRank)
+            var value = input
+            var chain: [String] = []
+            while let step = circularStep(graph, value, rank: a.spatialRank + 2), step.axis >= 2,
+                  step.axis < a.spatialRank + 2, pads[step.axis - 2] == 0 {
+                pads[step.axis - 2] = step.pad
+                chain += [value] + step.slices
+                value = step.source
+            }
+            // Every value of the chain may only feed the chain itself and this convolution.
+            let allowed = Set(chain + [graph.nodes[index].name])
+            guard !chain.isEmpty, !chain.contains(where: graph.outputs.contains),
+                  graph.nodes.allSatisfy({ allowed.contains($0.name) || !$0.inputs.contains(where: chain.contains) }) else { continue }
+            a.padding = .explicit(pads)
+            a.paddingMode = .circular
+            graph.nodes[index].op = .conv(a)
+            graph.nodes[index].inputs[0] = value
+        }
+        removeDeadNodes(&graph)
+    }
+
+    /// `name = Concat(x[-p:], x, x[:p])` along one axis: `(x, axis, p, [the two slices])`.
+    private static func circularStep(_ graph: Graph, _ name: String, rank: Int) -> (source: String, axis: Int, pad: Int, slices: [String])? {
+        guard let concat = graph.node(named: name), case .concat(let rawAxis) = concat.op, concat.inputs.count == 3 else { return nil }
+        let axis = rawAxis < 0 ? rawAxis + rank : rawAxis
+        let source = concat.inputs[1]
+        func slice(_ n: String) -> SliceAttributes? {
+            guard let node = graph.node(named: n), node.inputs == [source], case .slice(let s) = node.op, s.axes.count == 1,
+                  (s.axes[0] < 0 ? s.axes[0] + rank : s.axes[0]) == axis, s.steps == [1] else { return nil }
+            return s
+        }
+        guard let head = slice(concat.inputs[0]), let tail = slice(concat.inputs[2]),
+              let p = tail.ends.first, p > 0, tail.starts == [0], head.starts == [-p], head.ends[0] >= Limits.maxDimension else { return nil }
+        return (source, axis, p, [concat.inputs[0], concat.inputs[2]])
     }
 
     private static func isZero(_ padding: ConvAttributes.Padding, rank: Int) -> Bool {
