@@ -52,7 +52,7 @@ struct Inspect: ParsableCommand {
             guard let concrete = inferred.shape(of: input.name).concrete else { return nil }
             shapes[input.name] = concrete
         }
-        return try Planner.plan(inferred.graph, inputShapes: shapes, options: modelOptions.planOptions)
+        return try modelOptions.compiledModel(inferred.graph).plan(for: shapes)
     }
 
     private func planText(_ plan: ExecutionPlan?) -> String {

@@ -51,8 +51,9 @@ public enum NPZ {
                 let context = "\(path): key '\(key)'"
                 guard keys.insert(key).inserted else { throw ConvRTError("\(context): duplicate key") }
                 guard entry.uncompressedSize <= limit.bytes - used else {
+                    let left = used > 0 ? " (\(MemoryLimit.format(limit.bytes - used)) left)" : ""
                     throw ConvRTError("\(context): uncompressed size \(MemoryLimit.format(entry.uncompressedSize)) exceeds "
-                                      + "\(limit) for the archive")
+                                      + "\(limit) for the archive\(left)")
                 }
                 let (tensor, notes) = try prefixingErrors(with: context) {
                     try ZipReader.withContents(of: entry, in: raw) { try NPY.decode(raw: $0, limit: limit, used: used) }
