@@ -3,8 +3,8 @@
 // Build and run one with `Tools/fuzz.sh NAME SECONDS` from the package root.
 //
 // A target is a folder `Sources/fuzz-NAME` holding one `main.swift` that defines
-// `LLVMFuzzerTestOneInput` (see fuzz-npy); this manifest lists the folders, so adding a target
-// is adding its folder (and a seed corpus under `corpus/NAME`).
+// `LLVMFuzzerTestOneInput` (see fuzz-npz: a few lines calling a body in ConvRT's `FuzzTargets`);
+// this manifest lists the folders, so adding a target is adding its folder (and `corpus/NAME`).
 import Foundation
 import PackageDescription
 
@@ -19,6 +19,5 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: fuzzTargets.map { .executable(name: $0, targets: [$0]) },
     dependencies: [.package(name: "convrt", path: "..")],
-    targets: [.target(name: "FuzzSupport", dependencies: [convrt])]
-        + fuzzTargets.map { .executableTarget(name: $0, dependencies: ["FuzzSupport", convrt]) }
+    targets: fuzzTargets.map { .executableTarget(name: $0, dependencies: [convrt]) }
 )

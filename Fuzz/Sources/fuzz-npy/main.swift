@@ -1,21 +1,7 @@
-import ConvRT
-import Foundation
-import FuzzSupport
+@_spi(Fuzzing) import ConvRT
 
-/// `.npy` bytes -> header parsing, dtype conversion, Fortran reordering; whatever decodes must
-/// survive `NPY.encode` and decode again to the same bits.
+/// libFuzzer entry: the body is `FuzzTargets.npy` in the library, so regression tests replay findings through it.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzNPY(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    Fuzz.run {
-        let (tensor, _) = try NPY.decode(Fuzz.data(start, count), name: "fuzz.npy", limit: Fuzz.limit)
-        let again: Tensor
-        do {
-            again = try NPY.decode(NPY.encode(tensor), name: "again.npy", limit: Fuzz.limit).tensor
-        } catch {
-            fatalError("finding: an encoded array does not decode: \(error)")
-        }
-        guard again.shape == tensor.shape, again.data.map(\.bitPattern) == tensor.data.map(\.bitPattern) else {
-            fatalError("finding: encode/decode changed the array")
-        }
-    }
+public func fuzz(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    FuzzTargets.entry(start, count, FuzzTargets.npy)
 }

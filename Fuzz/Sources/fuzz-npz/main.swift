@@ -1,11 +1,7 @@
-import ConvRT
-import Foundation
-import FuzzSupport
+@_spi(Fuzzing) import ConvRT
 
-/// `.npz` bytes -> zip directory parsing, inflation (zip bombs), CRC, then each `.npy`.
+/// libFuzzer entry: the body is `FuzzTargets.npz` in the library, so regression tests replay findings through it.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzNPZ(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    Fuzz.run {
-        _ = try NPZ.decode(Fuzz.data(start, count), name: "fuzz.npz", limit: Fuzz.limit)
-    }
+public func fuzz(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    FuzzTargets.entry(start, count, FuzzTargets.npz)
 }

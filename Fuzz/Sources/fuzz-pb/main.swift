@@ -1,15 +1,7 @@
-import ConvRT
-import Foundation
-import FuzzSupport
+@_spi(Fuzzing) import ConvRT
 
-/// `.pb` bytes -> protobuf decoding and validation -> shape inference -> weight check -> plan/run,
-/// as `convrt infer MODEL.pb` does.
+/// libFuzzer entry: the body is `FuzzTargets.pb` in the library, so regression tests replay findings through it.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzPB(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    Fuzz.run {
-        let graph = try ModelFile.decode(Fuzz.data(start, count), file: "fuzz.pb")
-        let inferred = try ShapeInference.run(graph)
-        try WeightBinding.validate(inferred.graph, file: "fuzz.pb")
-        try Fuzz.exercise(inferred.graph)
-    }
+public func fuzz(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    FuzzTargets.entry(start, count, FuzzTargets.pb)
 }

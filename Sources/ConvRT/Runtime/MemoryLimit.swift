@@ -85,7 +85,9 @@ public struct MemoryLimit: Hashable, Sendable, CustomStringConvertible {
 
     /// The size of the file at `url`, checked against the limit before it is read whole.
     func checkFile(_ url: URL) throws {
-        guard let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int else { return }
+        var info = stat()
+        guard stat(url.path, &info) == 0 else { return }  // reading it reports the reason
+        let size = Int(info.st_size)
         guard size > bytes else { return }
         throw ConvRTError("\(FileAccess.displayName(url)): the file is \(Self.format(size)), more than \(self)")
     }

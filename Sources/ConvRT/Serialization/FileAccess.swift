@@ -4,6 +4,11 @@ import Foundation
 /// `PATH: cannot read file: No such file or directory`, PATH as the user gave it.
 enum FileAccess {
     static func read(_ url: URL, mapped: Bool = false) throws -> Data {
+        // A device or FIFO (`/dev/zero`, `/dev/stdin`) would be read until memory runs out.
+        var info = stat()
+        if stat(url.path, &info) == 0, info.st_mode & S_IFMT != S_IFREG, info.st_mode & S_IFMT != S_IFDIR {
+            throw ConvRTError("\(displayName(url)): cannot read file: not a regular file")
+        }
         do {
             return try Data(contentsOf: url, options: mapped ? .mappedIfSafe : [])
         } catch {
