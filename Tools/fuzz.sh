@@ -20,7 +20,7 @@ seconds=${2:-60}
 shift $(( $# >= 2 ? 2 : 1 ))
 
 swift build --package-path Fuzz -c release --product "fuzz-$name" \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -g
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -g
 
 work=".fuzz/$name"
 mkdir -p "$work/corpus"

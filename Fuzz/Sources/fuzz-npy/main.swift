@@ -1,7 +1,12 @@
 @_spi(Fuzzing) import ConvRT
+import Foundation
 
-/// libFuzzer entry: the body is `FuzzTargets.npy` in the library, so regression tests replay findings through it.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    FuzzTargets.entry(start, count, FuzzTargets.npy)
-}
+// libFuzzer's entry for a program with its own main (SwiftPM gives every executable one).
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    _ test: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+
+// The body is `FuzzTargets.npy` in the library, so the regression tests replay findings through it.
+var argc = CommandLine.argc, argv = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argc, &argv) { FuzzTargets.entry($0, $1, FuzzTargets.npy) })
