@@ -70,16 +70,10 @@ struct BatchInference {
             }
         } else if ["npy", "npz"].contains(url.pathExtension.lowercased()) {
             throw ConvRTError("\(directory): several input files need -o to name a directory (e.g. out/), not an .\(url.pathExtension) file")
-        } else {
-            do {
-                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-            } catch {
-                throw ConvRTError("\(directory): cannot create directory: \(error.localizedDescription)")
-            }
         }
         let inputs = Set(command.inputs.map { fileURL($0).standardizedFileURL.path })
         var claimed: [String: String] = [:]
-        return try command.inputs.map { input in
+        let jobs = try command.inputs.map { input in
             let stem = fileURL(input).deletingPathExtension().lastPathComponent
             let output = url.appendingPathComponent(stem).appendingPathExtension(outputs.count == 1 ? "npy" : "npz")
             let key = output.standardizedFileURL.path
@@ -91,6 +85,12 @@ struct BatchInference {
             }
             return Job(input: input, output: output.relativePath)
         }
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        } catch {
+            throw ConvRTError("\(directory): cannot create directory: \(error.localizedDescription)")
+        }
+        return jobs
     }
 }
 

@@ -112,7 +112,7 @@ import Testing
         expectError(try CLI.run(["compile", "m.convnet", "--max-memory", "2K"], in: tmp.url),
                     "initializing the model's parameters needs 2.3 KiB, more than --max-memory of 2.0 KiB")
         expectError(try CLI.run(["inspect", "m.convnet", "--max-memory", "100"], in: tmp.url),
-                    "m.convnet: the file is 122 bytes, more than --max-memory of 100 bytes")
+                    "m.convnet: the file is 116 bytes, more than --max-memory of 100 bytes")
         expectErrorPrefix(try CLI.run(["infer", "m.convnet", "x.npy", "--max-memory", "lots"], in: tmp.url),
                           "--max-memory expects a size such as 4G, 512M or 1000000, but got 'lots'", status: 64)
         expectSuccess(try CLI.run(["infer", "m.convnet", "x.npy", "--max-memory", "2M", "-o", "y.npy"], in: tmp.url))

@@ -123,7 +123,7 @@ import Testing
         ("deep parentheses", "input x: [1, 2, 4]\nc = Conv1d(x, in_channels=2, out_channels=2, kernel_size=" + repeated("(", 100_000) + "3" + repeated(")", 100_000) + ")\noutput c\n"),
         ("deep brackets in dims", "input x: " + repeated("[", 100_000) + "\noutput x\n"),
         ("unclosed call", "input x: [1]\nr = ReLU(" + repeated("x, ", 50_000) + "\n"),
-        ("a 4 MB line", "input x: [1]\n# " + repeated("a", 4 << 20) + "\nr = ReLU(x)\noutput r\n"),
+        ("a 1 MB unterminated string", "input x: [1]\nweights \"" + repeated("a", 1 << 20) + "\nr = ReLU(x)\noutput r\n"),
         ("NUL bytes", "input x: [1]\u{0}\nr = ReLU(x)\noutput r\n"),
         ("only a BOM", "\u{FEFF}"),
         ("nothing", ""),
