@@ -19,8 +19,8 @@ fi
 seconds=${2:-60}
 shift $(( $# >= 2 ? 2 : 1 ))
 
-swift build --package-path Fuzz -c release --product "fuzz-$name" \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -g
+# All targets at once: building one product and then another rebuilds every dependency.
+swift build --package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -g
 
 work=".fuzz/$name"
 mkdir -p "$work/corpus"
