@@ -62,10 +62,10 @@ import Testing
     /// match serial runs on another model.
     @Test func concurrentPlanningForDifferentShapes() async throws {
         let model = try Self.model("audio1d"), serialModel = try Self.model("audio1d")
-        let inputs = Self.inputs(for: model, batch: { $0 % 4 })  // N = 0, 1, 2, 3
+        let inputs = Self.inputs(for: model, batch: { $0 % 3 })  // N = 0, 1, 2
         let concurrent = try await Self.concurrently(model, inputs)
         Self.expectBitIdentical(concurrent, try inputs.map { try serialModel.run($0) })
-        #expect(model.cachedPlanCount == 4)
+        #expect(model.cachedPlanCount == 3)
     }
 
     /// Planning threads inside each run (`threads: 2`) and concurrent runs together: a model that
