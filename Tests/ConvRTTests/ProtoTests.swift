@@ -78,6 +78,7 @@ import Testing
         .relu, .relu6, .leakyReLU(negativeSlope: 0.01), .leakyReLU(negativeSlope: 0), .leakyReLU(negativeSlope: -2.5),
         .hardtanh(minValue: -1, maxValue: 1), .hardtanh(minValue: 0, maxValue: 0), .hardtanh(minValue: -0.5, maxValue: .infinity),
         .sigmoid, .tanh, .silu, .hardswish, .gelu(approximateTanh: false), .gelu(approximateTanh: true),
+        .hardSigmoid(alpha: 0.2, beta: 0.5), .hardSigmoid(alpha: 1.0 / 6, beta: 0.5),
     ]
 
     static let activationNodes: [Node] = activations.enumerated().map { i, a in

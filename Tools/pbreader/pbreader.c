@@ -53,6 +53,7 @@ static const char *activation_name(const Convrt__V1__ActivationAttrs *a) {
     case CONVRT__V1__ACTIVATION_ATTRS__KIND__KIND_SILU: return "SiLU";
     case CONVRT__V1__ACTIVATION_ATTRS__KIND__KIND_HARDSWISH: return "Hardswish";
     case CONVRT__V1__ACTIVATION_ATTRS__KIND__KIND_GELU: return "GELU";
+    case CONVRT__V1__ACTIVATION_ATTRS__KIND__KIND_HARDSIGMOID: return "Hardsigmoid";
     default: return NULL;
     }
 }
@@ -60,6 +61,28 @@ static const char *activation_name(const Convrt__V1__ActivationAttrs *a) {
 /* Writes a batch norm's display name, e.g. LazyBatchNorm2d, into out. */
 static void batch_norm_name(const Convrt__V1__BatchNormAttrs *b, char *out, size_t size) {
     snprintf(out, size, "%sBatchNorm%" PRId64 "d", b->lazy ? "Lazy" : "", b->spatial_rank);
+}
+
+/* Writes a pooling layer's display name, e.g. MaxPool2d or AdaptiveAvgPool1d, into out. */
+static void pool_name(const char *prefix, Convrt__V1__PoolAttrs__Kind kind, int64_t rank, char *out, size_t size) {
+    snprintf(out, size, "%s%sPool%" PRId64 "d", prefix, kind == CONVRT__V1__POOL_ATTRS__KIND__KIND_MAX ? "Max" : "Avg", rank);
+}
+
+/* Writes a padding layer's display name, e.g. ReflectionPad2d, into out. */
+static void pad_name(const Convrt__V1__PadAttrs *p, char *out, size_t size) {
+    static const char *const modes[] = {"ConstantPad", "ReflectionPad", "ReplicationPad", "CircularPad"};
+    const char *mode = p->mode >= 0 && (size_t)p->mode < sizeof modes / sizeof *modes ? modes[p->mode] : "Pad";
+    snprintf(out, size, "%s%zud", mode, p->n_begin);
+}
+
+/* Sub, Mul or Div; NULL for an unknown operator. */
+static const char *binary_name(const Convrt__V1__BinaryAttrs *b) {
+    switch (b->operator_) {
+    case CONVRT__V1__BINARY_ATTRS__OPERATOR__OPERATOR_SUB: return "Sub";
+    case CONVRT__V1__BINARY_ATTRS__OPERATOR__OPERATOR_MUL: return "Mul";
+    case CONVRT__V1__BINARY_ATTRS__OPERATOR__OPERATOR_DIV: return "Div";
+    default: return NULL;
+    }
 }
 
 /* The display name of a node's op, or NULL if the op is unset or unknown. */
@@ -73,6 +96,26 @@ static const char *op_name(const Convrt__V1__Node *node, char *scratch, size_t s
     case CONVRT__V1__NODE__OP_ACTIVATION: return activation_name(node->activation);
     case CONVRT__V1__NODE__OP_BATCH_NORM: batch_norm_name(node->batch_norm, scratch, size); return scratch;
     case CONVRT__V1__NODE__OP_IDENTITY: return "Identity";
+    case CONVRT__V1__NODE__OP_POOL: pool_name("", node->pool->kind, node->pool->spatial_rank, scratch, size); return scratch;
+    case CONVRT__V1__NODE__OP_ADAPTIVE_POOL:
+        pool_name("Adaptive", node->adaptive_pool->kind, node->adaptive_pool->spatial_rank, scratch, size);
+        return scratch;
+    case CONVRT__V1__NODE__OP_LINEAR: return node->linear->lazy ? "LazyLinear" : "Linear";
+    case CONVRT__V1__NODE__OP_MATMUL: return "MatMul";
+    case CONVRT__V1__NODE__OP_BINARY: return binary_name(node->binary);
+    case CONVRT__V1__NODE__OP_CONCAT: return "Concat";
+    case CONVRT__V1__NODE__OP_FLATTEN: return "Flatten";
+    case CONVRT__V1__NODE__OP_RESHAPE: return "Reshape";
+    case CONVRT__V1__NODE__OP_TRANSPOSE: return "Transpose";
+    case CONVRT__V1__NODE__OP_SQUEEZE: return "Squeeze";
+    case CONVRT__V1__NODE__OP_UNSQUEEZE: return "Unsqueeze";
+    case CONVRT__V1__NODE__OP_SLICE: return "Slice";
+    case CONVRT__V1__NODE__OP_GATHER: return "Gather";
+    case CONVRT__V1__NODE__OP_PAD: pad_name(node->pad, scratch, size); return scratch;
+    case CONVRT__V1__NODE__OP_RESIZE: return "Upsample";
+    case CONVRT__V1__NODE__OP_SOFTMAX: return node->softmax->log ? "LogSoftmax" : "Softmax";
+    case CONVRT__V1__NODE__OP_REDUCE_MEAN: return "ReduceMean";
+    case CONVRT__V1__NODE__OP_CONSTANT: return "Constant";
     default: return NULL;
     }
 }

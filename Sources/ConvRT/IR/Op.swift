@@ -17,6 +17,40 @@ public enum Op: Hashable, Sendable {
     case batchNorm(BatchNormAttributes)
     /// `nn.Identity`: passes its input through.
     case identity
+    /// MaxPool1d/2d/3d, AvgPool1d/2d/3d.
+    case pool(PoolAttributes)
+    /// AdaptiveAvgPool/AdaptiveMaxPool 1d/2d/3d, ONNX GlobalAveragePool/GlobalMaxPool.
+    case adaptivePool(AdaptivePoolAttributes)
+    /// `nn.Linear` over the last dim, weights `(out, in)`.
+    case linear(LinearAttributes)
+    /// NumPy `matmul` of two values, batch dims broadcast (ONNX MatMul).
+    case matmul
+    /// Elementwise `-`, `*`, `/` with broadcasting.
+    case binary(BinaryOperator)
+    /// Concatenation of all operands along `axis`.
+    case concat(axis: Int)
+    /// `nn.Flatten(start_dim, end_dim)` (ONNX Flatten is `startDim: axis` then a 2-D view).
+    case flatten(startDim: Int, endDim: Int)
+    /// ONNX Reshape with a constant target shape.
+    case reshape(ReshapeAttributes)
+    /// Permutes the dims: output dim `i` is input dim `permutation[i]`.
+    case transpose(permutation: [Int])
+    /// Removes the listed size-1 dims.
+    case squeeze(axes: [Int])
+    /// Inserts size-1 dims at the listed output positions.
+    case unsqueeze(axes: [Int])
+    case slice(SliceAttributes)
+    case gather(GatherAttributes)
+    /// ZeroPad/ConstantPad/ReflectionPad/ReplicationPad/CircularPad 1d/2d/3d, ONNX Pad.
+    case pad(PadAttributes)
+    /// `nn.Upsample`, ONNX Resize/Upsample.
+    case resize(ResizeAttributes)
+    /// Softmax (or LogSoftmax when `log`) along `axis`.
+    case softmax(axis: Int, log: Bool)
+    /// Mean over `axes` (ONNX ReduceMean).
+    case reduceMean(axes: [Int], keepDims: Bool)
+    /// A constant tensor of this shape, stored as the parameter `<node>.value` (ONNX Constant).
+    case constant(shape: [Int])
 
     /// The PyTorch-style layer name: `LazyConvTranspose2d`, `Unfold`, `ReLU`.
     public var displayName: String {
@@ -28,6 +62,26 @@ public enum Op: Hashable, Sendable {
         case .add: return "Add"
         case .batchNorm(let b): return (b.isLazy ? "Lazy" : "") + "BatchNorm\(b.spatialRank)d"
         case .identity: return "Identity"
+        case .pool(let p): return (p.kind == .max ? "MaxPool" : "AvgPool") + "\(p.spatialRank)d"
+        case .adaptivePool(let p): return "Adaptive" + (p.kind == .max ? "Max" : "Avg") + "Pool\(p.spatialRank)d"
+        case .linear(let l): return (l.isLazy ? "Lazy" : "") + "Linear"
+        case .matmul: return "MatMul"
+        case .binary(let b): return b.rawValue.prefix(1).uppercased() + b.rawValue.dropFirst()
+        case .concat: return "Concat"
+        case .flatten: return "Flatten"
+        case .reshape: return "Reshape"
+        case .transpose: return "Transpose"
+        case .squeeze: return "Squeeze"
+        case .unsqueeze: return "Unsqueeze"
+        case .slice: return "Slice"
+        case .gather: return "Gather"
+        case .pad(let p):
+            let name = ["constant": "ConstantPad", "reflect": "ReflectionPad", "replicate": "ReplicationPad", "circular": "CircularPad"]
+            return (name[p.mode.rawValue] ?? "Pad") + "\(p.begin.count)d"
+        case .resize: return "Upsample"
+        case .softmax(_, let log): return log ? "LogSoftmax" : "Softmax"
+        case .reduceMean: return "ReduceMean"
+        case .constant: return "Constant"
         }
     }
 }
@@ -146,6 +200,8 @@ public enum Activation: Hashable, Sendable {
     case silu
     /// `x * relu6(x + 3) / 6`.
     case hardswish
+    /// `max(0, min(1, alpha * x + beta))` (ONNX HardSigmoid; PyTorch's Hardsigmoid is alpha 1/6, beta 0.5).
+    case hardSigmoid(alpha: Float, beta: Float)
     /// GELU, exact (`0.5x(1+erf(x/sqrt 2))`) or with `approximate="tanh"`.
     case gelu(approximateTanh: Bool)
 
@@ -160,6 +216,7 @@ public enum Activation: Hashable, Sendable {
         case .tanh: return "Tanh"
         case .silu: return "SiLU"
         case .hardswish: return "Hardswish"
+        case .hardSigmoid: return "Hardsigmoid"
         case .gelu: return "GELU"
         }
     }
@@ -177,6 +234,7 @@ public enum Activation: Hashable, Sendable {
         case .tanh: return Foundation.tanh(x)
         case .silu: return x / (1 + exp(-x))
         case .hardswish: return x.isNaN ? x : x * Swift.min(Swift.max(x + 3, 0), 6) / 6
+        case .hardSigmoid(let alpha, let beta): return x.isNaN ? x : Swift.max(0, Swift.min(1, alpha * x + beta))
         case .gelu(let approximate):
             if approximate {
                 // kBeta = sqrt(2) * (2 / sqrt(pi)) * 0.5, kKappa = 0.044715.

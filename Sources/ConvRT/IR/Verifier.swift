@@ -11,8 +11,9 @@ public enum GraphVerifier {
         }
         for node in graph.nodes {
             let expected = node.op.operandCount
-            guard node.inputs.count == expected else {
-                throw ConvRTError("takes \(expected) input\(expected == 1 ? "" : "s"), got \(node.inputs.count)",
+            guard expected.contains(node.inputs.count) else {
+                let count = expected.upperBound == Int.max ? "at least \(expected.lowerBound)" : "\(expected.lowerBound)"
+                throw ConvRTError("takes \(count) input\(expected.lowerBound == 1 ? "" : "s"), got \(node.inputs.count)",
                                   context: node.label, at: node.location)
             }
             for name in node.inputs where !defined.contains(name) {
@@ -33,10 +34,15 @@ public enum GraphVerifier {
 
 extension Op {
     /// How many operands the op consumes.
-    public var operandCount: Int {
+    public var operandCount: ClosedRange<Int> {
         switch self {
-        case .conv, .unfold, .fold, .activation, .batchNorm, .identity: return 1
-        case .add: return 2
+        case .conv, .unfold, .fold, .activation, .batchNorm, .identity, .pool, .adaptivePool, .linear,
+             .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .slice, .gather, .pad, .resize,
+             .softmax, .reduceMean:
+            return 1...1
+        case .add, .matmul, .binary: return 2...2
+        case .concat: return 1...Int.max
+        case .constant: return 0...0
         }
     }
 }

@@ -32,7 +32,7 @@ enum Limits {
     /// Rejects any integer attribute larger in magnitude than `maxDimension`.
     static func checkAttributes(_ op: Op) throws {
         for (name, values) in op.integerAttributes {
-            if let v = values.first(where: { abs($0) > maxDimension }) {
+            if let v = values.first(where: { $0 > maxDimension || $0 < -maxDimension }) {  // abs(Int.min) traps
                 throw ConvRTError("\(name) value \(v) is too large (the limit is \(maxDimension))")
             }
         }
@@ -64,6 +64,23 @@ extension Op {
             return [("num_features", b.numFeatures.map { [$0] } ?? [])]
         case .activation, .add, .identity:
             return []
+        case .pool(let p):
+            return [("kernel_size", p.kernelSize), ("stride", p.stride), ("padding", p.padBegin + p.padEnd),
+                    ("dilation", p.dilation), ("divisor_override", p.divisorOverride.map { [$0] } ?? [])]
+        case .adaptivePool(let p): return [("output_size", p.outputSize.compactMap { $0 })]
+        case .linear(let l): return [("in_features", l.inFeatures.map { [$0] } ?? []), ("out_features", [l.outFeatures])]
+        case .concat(let axis): return [("dim", [axis])]
+        case .flatten(let start, let end): return [("start_dim", [start]), ("end_dim", [end])]
+        case .reshape(let r): return [("shape", r.shape)]
+        case .transpose(let perm): return [("perm", perm)]
+        case .squeeze(let axes), .unsqueeze(let axes), .reduceMean(let axes, _): return [("axes", axes)]
+        case .slice(let s): return [("axes", s.axes), ("steps", s.steps)]
+        case .gather(let g): return [("axis", [g.axis]), ("indices", g.indices), ("indices_shape", g.indicesShape)]
+        case .pad(let p): return [("padding", p.begin + p.end)]
+        case .resize(let r): return [("size", r.sizes ?? [])]
+        case .softmax(let axis, _): return [("dim", [axis])]
+        case .constant(let shape): return [("shape", shape)]
+        case .matmul, .binary: return []
         }
     }
 }

@@ -126,6 +126,9 @@ extension PBNode {
         case .add: op = .add(PBAddAttrs())
         case .batchNorm(let b): op = .batchNorm(PBBatchNormAttrs(b))
         case .identity: op = .identity(PBIdentityAttrs())
+        case .pool, .adaptivePool, .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
+             .squeeze, .unsqueeze, .slice, .gather, .pad, .resize, .softmax, .reduceMean, .constant:
+            op = PBNode.OneOf_Op(layer: node.op)
         }
     }
 }
@@ -205,6 +208,10 @@ extension PBActivationAttrs {
         case .tanh: kind = .tanh
         case .silu: kind = .silu
         case .hardswish: kind = .hardswish
+        case .hardSigmoid(let a, let b):
+            kind = .hardsigmoid
+            alpha = a
+            beta = b
         case .gelu(let approximateTanh):
             kind = .gelu
             approximate = approximateTanh ? .tanh : .none
@@ -234,7 +241,7 @@ extension PBWeight {
 }
 
 extension Array where Element == Int {
-    fileprivate var int64s: [Int64] { map { Int64($0) } }
+    var int64s: [Int64] { map { Int64($0) } }
 }
 
 /// Float32 values as little-endian IEEE-754 bytes.

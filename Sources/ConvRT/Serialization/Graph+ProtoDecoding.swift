@@ -87,9 +87,10 @@ struct ModelDecoder {
         scope.laterNodes.remove(pb.name)
         try define(pb.name, in: &scope, context: context)
         let op = try self.op(pbOp, context: context)
-        let arity = op == .add ? 2 : 1
-        guard pb.inputs.count == arity else {
-            throw fail("expects \(plural(arity, "input")), got \(pb.inputs.count)", context)
+        let arity = op.operandCount
+        guard arity.contains(pb.inputs.count) else {
+            let count = arity.upperBound == Int.max ? "at least \(plural(arity.lowerBound, "input"))" : plural(arity.lowerBound, "input")
+            throw fail("expects \(count), got \(pb.inputs.count)", context)
         }
         return Node(name: pb.name, op: op, inputs: pb.inputs, location: try location(pb, context: context))
     }
@@ -114,6 +115,7 @@ struct ModelDecoder {
         case .activation(let a): return activationKind(a.kind)?.displayName ?? "Activation"
         case .batchNorm(let b): return (b.lazy ? "Lazy" : "") + "BatchNorm\(b.spatialRank)d"
         case .identity: return Op.identity.displayName
+        default: return layerDisplayName(op) ?? "Layer"
         }
     }
 
@@ -129,6 +131,7 @@ struct ModelDecoder {
         case .silu: return .silu
         case .hardswish: return .hardswish
         case .gelu: return .gelu(approximateTanh: false)
+        case .hardsigmoid: return .hardSigmoid(alpha: 0.2, beta: 0.5)
         case .unspecified, .UNRECOGNIZED: return nil
         }
     }
@@ -149,6 +152,9 @@ struct ModelDecoder {
         case .activation(let a): return .activation(try activation(a, context: context))
         case .batchNorm(let b): return .batchNorm(try batchNorm(b, context: context))
         case .identity: return .identity
+        default:
+            guard let layer = try layerOp(op, context: context) else { throw fail("unknown op", context) }
+            return layer
         }
     }
 
@@ -191,6 +197,8 @@ struct ModelDecoder {
             ("min_val", a.minVal != 0 && a.kind != .hardtanh),
             ("max_val", a.maxVal != 0 && a.kind != .hardtanh),
             ("approximate", a.approximate != .none && a.kind != .gelu),
+            ("alpha", a.alpha != 0 && a.kind != .hardsigmoid),
+            ("beta", a.beta != 0 && a.kind != .hardsigmoid),
         ]
         if let (field, _) = unused.first(where: { $0.1 }) {
             throw fail("\(field) is set, but \(base.displayName) takes no \(field)", context)
@@ -198,6 +206,7 @@ struct ModelDecoder {
         switch base {
         case .leakyReLU: return .leakyReLU(negativeSlope: a.negativeSlope)
         case .hardtanh: return .hardtanh(minValue: a.minVal, maxValue: a.maxVal)
+        case .hardSigmoid: return .hardSigmoid(alpha: a.alpha, beta: a.beta)
         case .gelu:
             switch a.approximate {
             case .none: return .gelu(approximateTanh: false)
@@ -304,18 +313,18 @@ struct ModelDecoder {
     // MARK: Helpers
 
     /// `m.pb: Conv2d 'stem': message`: the file first, then the layer when known.
-    private func fail(_ message: String, _ context: String? = nil) -> ConvRTError {
+    func fail(_ message: String, _ context: String? = nil) -> ConvRTError {
         guard let context else { return ConvRTError("\(file): \(message)") }
         return ConvRTError(message, context: "\(file): \(context)")
     }
 
-    private func int(_ value: Int64, _ field: String, _ context: String) throws -> Int {
+    func int(_ value: Int64, _ field: String, _ context: String) throws -> Int {
         guard let v = Int(exactly: value) else { throw fail("\(field) \(value) is out of range", context) }
         return v
     }
 
     /// Converts a list, checking its length when `count` is given.
-    private func ints(_ values: [Int64], _ field: String, _ count: Int?, _ context: String) throws -> [Int] {
+    func ints(_ values: [Int64], _ field: String, _ count: Int?, _ context: String) throws -> [Int] {
         if let count, values.count != count {
             throw fail("\(field) has \(plural(values.count, "value")), expected \(count)", context)
         }

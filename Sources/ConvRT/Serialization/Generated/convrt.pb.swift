@@ -266,6 +266,150 @@ nonisolated struct PBNode: @unchecked Sendable {
     set {_uniqueStorage()._op = .identity(newValue)}
   }
 
+  var pool: PBPoolAttrs {
+    get {
+      if case .pool(let v)? = _storage._op {return v}
+      return PBPoolAttrs()
+    }
+    set {_uniqueStorage()._op = .pool(newValue)}
+  }
+
+  var adaptivePool: PBAdaptivePoolAttrs {
+    get {
+      if case .adaptivePool(let v)? = _storage._op {return v}
+      return PBAdaptivePoolAttrs()
+    }
+    set {_uniqueStorage()._op = .adaptivePool(newValue)}
+  }
+
+  var linear: PBLinearAttrs {
+    get {
+      if case .linear(let v)? = _storage._op {return v}
+      return PBLinearAttrs()
+    }
+    set {_uniqueStorage()._op = .linear(newValue)}
+  }
+
+  var matmul: PBMatMulAttrs {
+    get {
+      if case .matmul(let v)? = _storage._op {return v}
+      return PBMatMulAttrs()
+    }
+    set {_uniqueStorage()._op = .matmul(newValue)}
+  }
+
+  var binary: PBBinaryAttrs {
+    get {
+      if case .binary(let v)? = _storage._op {return v}
+      return PBBinaryAttrs()
+    }
+    set {_uniqueStorage()._op = .binary(newValue)}
+  }
+
+  var concat: PBConcatAttrs {
+    get {
+      if case .concat(let v)? = _storage._op {return v}
+      return PBConcatAttrs()
+    }
+    set {_uniqueStorage()._op = .concat(newValue)}
+  }
+
+  var flatten: PBFlattenAttrs {
+    get {
+      if case .flatten(let v)? = _storage._op {return v}
+      return PBFlattenAttrs()
+    }
+    set {_uniqueStorage()._op = .flatten(newValue)}
+  }
+
+  var reshape: PBReshapeAttrs {
+    get {
+      if case .reshape(let v)? = _storage._op {return v}
+      return PBReshapeAttrs()
+    }
+    set {_uniqueStorage()._op = .reshape(newValue)}
+  }
+
+  var transpose: PBTransposeAttrs {
+    get {
+      if case .transpose(let v)? = _storage._op {return v}
+      return PBTransposeAttrs()
+    }
+    set {_uniqueStorage()._op = .transpose(newValue)}
+  }
+
+  var squeeze: PBSqueezeAttrs {
+    get {
+      if case .squeeze(let v)? = _storage._op {return v}
+      return PBSqueezeAttrs()
+    }
+    set {_uniqueStorage()._op = .squeeze(newValue)}
+  }
+
+  var unsqueeze: PBUnsqueezeAttrs {
+    get {
+      if case .unsqueeze(let v)? = _storage._op {return v}
+      return PBUnsqueezeAttrs()
+    }
+    set {_uniqueStorage()._op = .unsqueeze(newValue)}
+  }
+
+  var slice: PBSliceAttrs {
+    get {
+      if case .slice(let v)? = _storage._op {return v}
+      return PBSliceAttrs()
+    }
+    set {_uniqueStorage()._op = .slice(newValue)}
+  }
+
+  var gather: PBGatherAttrs {
+    get {
+      if case .gather(let v)? = _storage._op {return v}
+      return PBGatherAttrs()
+    }
+    set {_uniqueStorage()._op = .gather(newValue)}
+  }
+
+  var pad: PBPadAttrs {
+    get {
+      if case .pad(let v)? = _storage._op {return v}
+      return PBPadAttrs()
+    }
+    set {_uniqueStorage()._op = .pad(newValue)}
+  }
+
+  var resize: PBResizeAttrs {
+    get {
+      if case .resize(let v)? = _storage._op {return v}
+      return PBResizeAttrs()
+    }
+    set {_uniqueStorage()._op = .resize(newValue)}
+  }
+
+  var softmax: PBSoftmaxAttrs {
+    get {
+      if case .softmax(let v)? = _storage._op {return v}
+      return PBSoftmaxAttrs()
+    }
+    set {_uniqueStorage()._op = .softmax(newValue)}
+  }
+
+  var reduceMean: PBReduceMeanAttrs {
+    get {
+      if case .reduceMean(let v)? = _storage._op {return v}
+      return PBReduceMeanAttrs()
+    }
+    set {_uniqueStorage()._op = .reduceMean(newValue)}
+  }
+
+  var constant: PBConstantAttrs {
+    get {
+      if case .constant(let v)? = _storage._op {return v}
+      return PBConstantAttrs()
+    }
+    set {_uniqueStorage()._op = .constant(newValue)}
+  }
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// What the node computes. Exactly one must be set.
@@ -289,6 +433,24 @@ nonisolated struct PBNode: @unchecked Sendable {
     case batchNorm(PBBatchNormAttrs)
     /// nn.Identity.
     case identity(PBIdentityAttrs)
+    case pool(PBPoolAttrs)
+    case adaptivePool(PBAdaptivePoolAttrs)
+    case linear(PBLinearAttrs)
+    case matmul(PBMatMulAttrs)
+    case binary(PBBinaryAttrs)
+    case concat(PBConcatAttrs)
+    case flatten(PBFlattenAttrs)
+    case reshape(PBReshapeAttrs)
+    case transpose(PBTransposeAttrs)
+    case squeeze(PBSqueezeAttrs)
+    case unsqueeze(PBUnsqueezeAttrs)
+    case slice(PBSliceAttrs)
+    case gather(PBGatherAttrs)
+    case pad(PBPadAttrs)
+    case resize(PBResizeAttrs)
+    case softmax(PBSoftmaxAttrs)
+    case reduceMean(PBReduceMeanAttrs)
+    case constant(PBConstantAttrs)
 
   }
 
@@ -578,6 +740,11 @@ nonisolated struct PBActivationAttrs: Sendable {
   /// GELU only.
   var approximate: PBActivationAttrs.GeluApproximate = .none
 
+  /// HARDSIGMOID: max(0, min(1, alpha * x + beta)).
+  var alpha: Float = 0
+
+  var beta: Float = 0
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Which activation.
@@ -613,6 +780,7 @@ nonisolated struct PBActivationAttrs: Sendable {
 
     /// 0.5 x (1 + erf(x / sqrt 2)), or its tanh approximation (see approximate).
     case gelu // = 9
+    case hardsigmoid // = 10
     case UNRECOGNIZED(Int)
 
     init() {
@@ -631,6 +799,7 @@ nonisolated struct PBActivationAttrs: Sendable {
       case 7: self = .silu
       case 8: self = .hardswish
       case 9: self = .gelu
+      case 10: self = .hardsigmoid
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -647,6 +816,7 @@ nonisolated struct PBActivationAttrs: Sendable {
       case .silu: return 7
       case .hardswish: return 8
       case .gelu: return 9
+      case .hardsigmoid: return 10
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -663,6 +833,7 @@ nonisolated struct PBActivationAttrs: Sendable {
       .silu,
       .hardswish,
       .gelu,
+      .hardsigmoid,
     ]
 
   }
@@ -764,6 +935,543 @@ nonisolated struct PBIdentityAttrs: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+/// MaxPool/AvgPool 1d/2d/3d. Lists have spatial_rank entries; pads may differ before/after (ONNX).
+nonisolated struct PBPoolAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var kind: PBPoolAttrs.Kind = .max
+
+  var spatialRank: Int64 = 0
+
+  var kernelSize: [Int64] = []
+
+  var stride: [Int64] = []
+
+  var padBegin: [Int64] = []
+
+  var padEnd: [Int64] = []
+
+  var dilation: [Int64] = []
+
+  var ceilMode: Bool = false
+
+  var countIncludePad: Bool = false
+
+  var divisorOverridePresent: PBPoolAttrs.OneOf_DivisorOverridePresent? = nil
+
+  var divisorOverride: Int64 {
+    get {
+      if case .divisorOverride(let v)? = divisorOverridePresent {return v}
+      return 0
+    }
+    set {divisorOverridePresent = .divisorOverride(newValue)}
+  }
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  nonisolated enum OneOf_DivisorOverridePresent: Equatable, Sendable {
+    case divisorOverride(Int64)
+
+  }
+
+  nonisolated enum Kind: SwiftProtobuf.Enum, Swift.CaseIterable {
+    typealias RawValue = Int
+    case max // = 0
+    case average // = 1
+    case UNRECOGNIZED(Int)
+
+    init() {
+      self = .max
+    }
+
+    init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .max
+      case 1: self = .average
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    var rawValue: Int {
+      switch self {
+      case .max: return 0
+      case .average: return 1
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    static let allCases: [PBPoolAttrs.Kind] = [
+      .max,
+      .average,
+    ]
+
+  }
+
+  init() {}
+}
+
+/// Adaptive pooling; output_size entries < 0 keep the input's size (PyTorch's None).
+nonisolated struct PBAdaptivePoolAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var kind: PBPoolAttrs.Kind = .max
+
+  var spatialRank: Int64 = 0
+
+  var outputSize: [Int64] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct PBLinearAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var lazy: Bool = false
+
+  var inFeaturesPresent: PBLinearAttrs.OneOf_InFeaturesPresent? = nil
+
+  var inFeatures: Int64 {
+    get {
+      if case .inFeatures(let v)? = inFeaturesPresent {return v}
+      return 0
+    }
+    set {inFeaturesPresent = .inFeatures(newValue)}
+  }
+
+  var outFeatures: Int64 = 0
+
+  var bias: Bool = false
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  nonisolated enum OneOf_InFeaturesPresent: Equatable, Sendable {
+    case inFeatures(Int64)
+
+  }
+
+  init() {}
+}
+
+nonisolated struct PBMatMulAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct PBBinaryAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var `operator`: PBBinaryAttrs.Operator = .sub
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  nonisolated enum Operator: SwiftProtobuf.Enum, Swift.CaseIterable {
+    typealias RawValue = Int
+    case sub // = 0
+    case mul // = 1
+    case div // = 2
+    case UNRECOGNIZED(Int)
+
+    init() {
+      self = .sub
+    }
+
+    init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .sub
+      case 1: self = .mul
+      case 2: self = .div
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    var rawValue: Int {
+      switch self {
+      case .sub: return 0
+      case .mul: return 1
+      case .div: return 2
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    static let allCases: [PBBinaryAttrs.Operator] = [
+      .sub,
+      .mul,
+      .div,
+    ]
+
+  }
+
+  init() {}
+}
+
+nonisolated struct PBConcatAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var axis: Int64 = 0
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct PBFlattenAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var startDim: Int64 = 0
+
+  var endDim: Int64 = 0
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct PBReshapeAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var shape: [Int64] = []
+
+  var allowZero: Bool = false
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct PBTransposeAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var permutation: [Int64] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct PBSqueezeAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var axes: [Int64] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct PBUnsqueezeAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var axes: [Int64] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct PBSliceAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var starts: [Int64] = []
+
+  var ends: [Int64] = []
+
+  var axes: [Int64] = []
+
+  var steps: [Int64] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct PBGatherAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var axis: Int64 = 0
+
+  var indices: [Int64] = []
+
+  var indicesShape: [Int64] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+/// Pads the last len(begin) dims.
+nonisolated struct PBPadAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var mode: PBPadAttrs.Mode = .constant
+
+  var begin: [Int64] = []
+
+  var end: [Int64] = []
+
+  var value: Float = 0
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  nonisolated enum Mode: SwiftProtobuf.Enum, Swift.CaseIterable {
+    typealias RawValue = Int
+    case constant // = 0
+    case reflect // = 1
+    case replicate // = 2
+    case circular // = 3
+    case UNRECOGNIZED(Int)
+
+    init() {
+      self = .constant
+    }
+
+    init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .constant
+      case 1: self = .reflect
+      case 2: self = .replicate
+      case 3: self = .circular
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    var rawValue: Int {
+      switch self {
+      case .constant: return 0
+      case .reflect: return 1
+      case .replicate: return 2
+      case .circular: return 3
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    static let allCases: [PBPadAttrs.Mode] = [
+      .constant,
+      .reflect,
+      .replicate,
+      .circular,
+    ]
+
+  }
+
+  init() {}
+}
+
+nonisolated struct PBResizeAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var mode: PBResizeAttrs.Mode = .nearest
+
+  var coordinateTransform: PBResizeAttrs.CoordinateTransform = .halfPixel
+
+  var nearestRounding: PBResizeAttrs.NearestRounding = .floor
+
+  /// Exactly one of scales / sizes is non-empty (one entry per spatial dim).
+  var scales: [Double] = []
+
+  var sizes: [Int64] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  nonisolated enum Mode: SwiftProtobuf.Enum, Swift.CaseIterable {
+    typealias RawValue = Int
+    case nearest // = 0
+    case linear // = 1
+    case UNRECOGNIZED(Int)
+
+    init() {
+      self = .nearest
+    }
+
+    init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .nearest
+      case 1: self = .linear
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    var rawValue: Int {
+      switch self {
+      case .nearest: return 0
+      case .linear: return 1
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    static let allCases: [PBResizeAttrs.Mode] = [
+      .nearest,
+      .linear,
+    ]
+
+  }
+
+  nonisolated enum CoordinateTransform: SwiftProtobuf.Enum, Swift.CaseIterable {
+    typealias RawValue = Int
+    case halfPixel // = 0
+    case pytorchHalfPixel // = 1
+    case alignCorners // = 2
+    case asymmetric // = 3
+    case UNRECOGNIZED(Int)
+
+    init() {
+      self = .halfPixel
+    }
+
+    init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .halfPixel
+      case 1: self = .pytorchHalfPixel
+      case 2: self = .alignCorners
+      case 3: self = .asymmetric
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    var rawValue: Int {
+      switch self {
+      case .halfPixel: return 0
+      case .pytorchHalfPixel: return 1
+      case .alignCorners: return 2
+      case .asymmetric: return 3
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    static let allCases: [PBResizeAttrs.CoordinateTransform] = [
+      .halfPixel,
+      .pytorchHalfPixel,
+      .alignCorners,
+      .asymmetric,
+    ]
+
+  }
+
+  nonisolated enum NearestRounding: SwiftProtobuf.Enum, Swift.CaseIterable {
+    typealias RawValue = Int
+    case floor // = 0
+    case ceil // = 1
+    case roundPreferFloor // = 2
+    case roundPreferCeil // = 3
+    case UNRECOGNIZED(Int)
+
+    init() {
+      self = .floor
+    }
+
+    init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .floor
+      case 1: self = .ceil
+      case 2: self = .roundPreferFloor
+      case 3: self = .roundPreferCeil
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    var rawValue: Int {
+      switch self {
+      case .floor: return 0
+      case .ceil: return 1
+      case .roundPreferFloor: return 2
+      case .roundPreferCeil: return 3
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    static let allCases: [PBResizeAttrs.NearestRounding] = [
+      .floor,
+      .ceil,
+      .roundPreferFloor,
+      .roundPreferCeil,
+    ]
+
+  }
+
+  init() {}
+}
+
+nonisolated struct PBSoftmaxAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var axis: Int64 = 0
+
+  var log: Bool = false
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct PBReduceMeanAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var axes: [Int64] = []
+
+  var keepDims: Bool = false
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+/// The value is the weight named "<node>.value".
+nonisolated struct PBConstantAttrs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var shape: [Int64] = []
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -986,7 +1694,7 @@ nonisolated extension PBSourceLocation: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension PBNode: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".Node"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}inputs\0\u{1}location\0\u{2}\u{d}conv\0\u{1}unfold\0\u{1}fold\0\u{1}relu\0\u{1}add\0\u{1}activation\0\u{3}batch_norm\0\u{1}identity\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}inputs\0\u{1}location\0\u{2}\u{d}conv\0\u{1}unfold\0\u{1}fold\0\u{1}relu\0\u{1}add\0\u{1}activation\0\u{3}batch_norm\0\u{1}identity\0\u{1}pool\0\u{3}adaptive_pool\0\u{1}linear\0\u{1}matmul\0\u{1}binary\0\u{1}concat\0\u{1}flatten\0\u{1}reshape\0\u{1}transpose\0\u{1}squeeze\0\u{1}unsqueeze\0\u{1}slice\0\u{1}gather\0\u{1}pad\0\u{1}resize\0\u{1}softmax\0\u{3}reduce_mean\0\u{1}constant\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -1132,6 +1840,240 @@ nonisolated extension PBNode: SwiftProtobuf.Message, SwiftProtobuf._MessageImple
             _storage._op = .identity(v)
           }
         }()
+        case 24: try {
+          var v: PBPoolAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .pool(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .pool(v)
+          }
+        }()
+        case 25: try {
+          var v: PBAdaptivePoolAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .adaptivePool(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .adaptivePool(v)
+          }
+        }()
+        case 26: try {
+          var v: PBLinearAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .linear(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .linear(v)
+          }
+        }()
+        case 27: try {
+          var v: PBMatMulAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .matmul(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .matmul(v)
+          }
+        }()
+        case 28: try {
+          var v: PBBinaryAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .binary(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .binary(v)
+          }
+        }()
+        case 29: try {
+          var v: PBConcatAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .concat(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .concat(v)
+          }
+        }()
+        case 30: try {
+          var v: PBFlattenAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .flatten(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .flatten(v)
+          }
+        }()
+        case 31: try {
+          var v: PBReshapeAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .reshape(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .reshape(v)
+          }
+        }()
+        case 32: try {
+          var v: PBTransposeAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .transpose(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .transpose(v)
+          }
+        }()
+        case 33: try {
+          var v: PBSqueezeAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .squeeze(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .squeeze(v)
+          }
+        }()
+        case 34: try {
+          var v: PBUnsqueezeAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .unsqueeze(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .unsqueeze(v)
+          }
+        }()
+        case 35: try {
+          var v: PBSliceAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .slice(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .slice(v)
+          }
+        }()
+        case 36: try {
+          var v: PBGatherAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .gather(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .gather(v)
+          }
+        }()
+        case 37: try {
+          var v: PBPadAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .pad(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .pad(v)
+          }
+        }()
+        case 38: try {
+          var v: PBResizeAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .resize(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .resize(v)
+          }
+        }()
+        case 39: try {
+          var v: PBSoftmaxAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .softmax(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .softmax(v)
+          }
+        }()
+        case 40: try {
+          var v: PBReduceMeanAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .reduceMean(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .reduceMean(v)
+          }
+        }()
+        case 41: try {
+          var v: PBConstantAttrs?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .constant(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .constant(v)
+          }
+        }()
         default: break
         }
       }
@@ -1185,6 +2127,78 @@ nonisolated extension PBNode: SwiftProtobuf.Message, SwiftProtobuf._MessageImple
       case .identity?: try {
         guard case .identity(let v)? = _storage._op else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
+      }()
+      case .pool?: try {
+        guard case .pool(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 24)
+      }()
+      case .adaptivePool?: try {
+        guard case .adaptivePool(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 25)
+      }()
+      case .linear?: try {
+        guard case .linear(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 26)
+      }()
+      case .matmul?: try {
+        guard case .matmul(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
+      }()
+      case .binary?: try {
+        guard case .binary(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 28)
+      }()
+      case .concat?: try {
+        guard case .concat(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 29)
+      }()
+      case .flatten?: try {
+        guard case .flatten(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
+      }()
+      case .reshape?: try {
+        guard case .reshape(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 31)
+      }()
+      case .transpose?: try {
+        guard case .transpose(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 32)
+      }()
+      case .squeeze?: try {
+        guard case .squeeze(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 33)
+      }()
+      case .unsqueeze?: try {
+        guard case .unsqueeze(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 34)
+      }()
+      case .slice?: try {
+        guard case .slice(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 35)
+      }()
+      case .gather?: try {
+        guard case .gather(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 36)
+      }()
+      case .pad?: try {
+        guard case .pad(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 37)
+      }()
+      case .resize?: try {
+        guard case .resize(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 38)
+      }()
+      case .softmax?: try {
+        guard case .softmax(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 39)
+      }()
+      case .reduceMean?: try {
+        guard case .reduceMean(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 40)
+      }()
+      case .constant?: try {
+        guard case .constant(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 41)
       }()
       case nil: break
       }
@@ -1494,7 +2508,7 @@ nonisolated extension PBAddAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageI
 
 nonisolated extension PBActivationAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".ActivationAttrs"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}negative_slope\0\u{3}min_val\0\u{3}max_val\0\u{1}approximate\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}negative_slope\0\u{3}min_val\0\u{3}max_val\0\u{1}approximate\0\u{1}alpha\0\u{1}beta\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1507,6 +2521,8 @@ nonisolated extension PBActivationAttrs: SwiftProtobuf.Message, SwiftProtobuf._M
       case 3: try { try decoder.decodeSingularFloatField(value: &self.minVal) }()
       case 4: try { try decoder.decodeSingularFloatField(value: &self.maxVal) }()
       case 5: try { try decoder.decodeSingularEnumField(value: &self.approximate) }()
+      case 6: try { try decoder.decodeSingularFloatField(value: &self.alpha) }()
+      case 7: try { try decoder.decodeSingularFloatField(value: &self.beta) }()
       default: break
       }
     }
@@ -1528,6 +2544,12 @@ nonisolated extension PBActivationAttrs: SwiftProtobuf.Message, SwiftProtobuf._M
     if self.approximate != .none {
       try visitor.visitSingularEnumField(value: self.approximate, fieldNumber: 5)
     }
+    if self.alpha.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.alpha, fieldNumber: 6)
+    }
+    if self.beta.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.beta, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1537,13 +2559,15 @@ nonisolated extension PBActivationAttrs: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.minVal != rhs.minVal {return false}
     if lhs.maxVal != rhs.maxVal {return false}
     if lhs.approximate != rhs.approximate {return false}
+    if lhs.alpha != rhs.alpha {return false}
+    if lhs.beta != rhs.beta {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
 nonisolated extension PBActivationAttrs.Kind: SwiftProtobuf._ProtoNameProviding {
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_RELU\0\u{1}KIND_RELU6\0\u{1}KIND_LEAKY_RELU\0\u{1}KIND_HARDTANH\0\u{1}KIND_SIGMOID\0\u{1}KIND_TANH\0\u{1}KIND_SILU\0\u{1}KIND_HARDSWISH\0\u{1}KIND_GELU\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_RELU\0\u{1}KIND_RELU6\0\u{1}KIND_LEAKY_RELU\0\u{1}KIND_HARDTANH\0\u{1}KIND_SIGMOID\0\u{1}KIND_TANH\0\u{1}KIND_SILU\0\u{1}KIND_HARDSWISH\0\u{1}KIND_GELU\0\u{1}KIND_HARDSIGMOID\0")
 }
 
 nonisolated extension PBActivationAttrs.GeluApproximate: SwiftProtobuf._ProtoNameProviding {
@@ -1630,6 +2654,731 @@ nonisolated extension PBIdentityAttrs: SwiftProtobuf.Message, SwiftProtobuf._Mes
   }
 
   static func ==(lhs: PBIdentityAttrs, rhs: PBIdentityAttrs) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBPoolAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".PoolAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}spatial_rank\0\u{3}kernel_size\0\u{1}stride\0\u{3}pad_begin\0\u{3}pad_end\0\u{1}dilation\0\u{3}ceil_mode\0\u{3}count_include_pad\0\u{3}divisor_override\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.spatialRank) }()
+      case 3: try { try decoder.decodeRepeatedInt64Field(value: &self.kernelSize) }()
+      case 4: try { try decoder.decodeRepeatedInt64Field(value: &self.stride) }()
+      case 5: try { try decoder.decodeRepeatedInt64Field(value: &self.padBegin) }()
+      case 6: try { try decoder.decodeRepeatedInt64Field(value: &self.padEnd) }()
+      case 7: try { try decoder.decodeRepeatedInt64Field(value: &self.dilation) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.ceilMode) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.countIncludePad) }()
+      case 10: try {
+        var v: Int64?
+        try decoder.decodeSingularInt64Field(value: &v)
+        if let v = v {
+          if self.divisorOverridePresent != nil {try decoder.handleConflictingOneOf()}
+          self.divisorOverridePresent = .divisorOverride(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.kind != .max {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    }
+    if self.spatialRank != 0 {
+      try visitor.visitSingularInt64Field(value: self.spatialRank, fieldNumber: 2)
+    }
+    if !self.kernelSize.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.kernelSize, fieldNumber: 3)
+    }
+    if !self.stride.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.stride, fieldNumber: 4)
+    }
+    if !self.padBegin.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.padBegin, fieldNumber: 5)
+    }
+    if !self.padEnd.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.padEnd, fieldNumber: 6)
+    }
+    if !self.dilation.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.dilation, fieldNumber: 7)
+    }
+    if self.ceilMode != false {
+      try visitor.visitSingularBoolField(value: self.ceilMode, fieldNumber: 8)
+    }
+    if self.countIncludePad != false {
+      try visitor.visitSingularBoolField(value: self.countIncludePad, fieldNumber: 9)
+    }
+    try { if case .divisorOverride(let v)? = self.divisorOverridePresent {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 10)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBPoolAttrs, rhs: PBPoolAttrs) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.spatialRank != rhs.spatialRank {return false}
+    if lhs.kernelSize != rhs.kernelSize {return false}
+    if lhs.stride != rhs.stride {return false}
+    if lhs.padBegin != rhs.padBegin {return false}
+    if lhs.padEnd != rhs.padEnd {return false}
+    if lhs.dilation != rhs.dilation {return false}
+    if lhs.ceilMode != rhs.ceilMode {return false}
+    if lhs.countIncludePad != rhs.countIncludePad {return false}
+    if lhs.divisorOverridePresent != rhs.divisorOverridePresent {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBPoolAttrs.Kind: SwiftProtobuf._ProtoNameProviding {
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_MAX\0\u{1}KIND_AVERAGE\0")
+}
+
+nonisolated extension PBAdaptivePoolAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".AdaptivePoolAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}spatial_rank\0\u{3}output_size\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.spatialRank) }()
+      case 3: try { try decoder.decodeRepeatedInt64Field(value: &self.outputSize) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.kind != .max {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    }
+    if self.spatialRank != 0 {
+      try visitor.visitSingularInt64Field(value: self.spatialRank, fieldNumber: 2)
+    }
+    if !self.outputSize.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.outputSize, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBAdaptivePoolAttrs, rhs: PBAdaptivePoolAttrs) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.spatialRank != rhs.spatialRank {return false}
+    if lhs.outputSize != rhs.outputSize {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBLinearAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".LinearAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lazy\0\u{3}in_features\0\u{3}out_features\0\u{1}bias\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.lazy) }()
+      case 2: try {
+        var v: Int64?
+        try decoder.decodeSingularInt64Field(value: &v)
+        if let v = v {
+          if self.inFeaturesPresent != nil {try decoder.handleConflictingOneOf()}
+          self.inFeaturesPresent = .inFeatures(v)
+        }
+      }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.outFeatures) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.bias) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.lazy != false {
+      try visitor.visitSingularBoolField(value: self.lazy, fieldNumber: 1)
+    }
+    try { if case .inFeatures(let v)? = self.inFeaturesPresent {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 2)
+    } }()
+    if self.outFeatures != 0 {
+      try visitor.visitSingularInt64Field(value: self.outFeatures, fieldNumber: 3)
+    }
+    if self.bias != false {
+      try visitor.visitSingularBoolField(value: self.bias, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBLinearAttrs, rhs: PBLinearAttrs) -> Bool {
+    if lhs.lazy != rhs.lazy {return false}
+    if lhs.inFeaturesPresent != rhs.inFeaturesPresent {return false}
+    if lhs.outFeatures != rhs.outFeatures {return false}
+    if lhs.bias != rhs.bias {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBMatMulAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".MatMulAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBMatMulAttrs, rhs: PBMatMulAttrs) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBBinaryAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".BinaryAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}operator\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.`operator`) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.`operator` != .sub {
+      try visitor.visitSingularEnumField(value: self.`operator`, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBBinaryAttrs, rhs: PBBinaryAttrs) -> Bool {
+    if lhs.`operator` != rhs.`operator` {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBBinaryAttrs.Operator: SwiftProtobuf._ProtoNameProviding {
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0OPERATOR_SUB\0\u{1}OPERATOR_MUL\0\u{1}OPERATOR_DIV\0")
+}
+
+nonisolated extension PBConcatAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".ConcatAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}axis\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.axis) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.axis != 0 {
+      try visitor.visitSingularInt64Field(value: self.axis, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBConcatAttrs, rhs: PBConcatAttrs) -> Bool {
+    if lhs.axis != rhs.axis {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBFlattenAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".FlattenAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}start_dim\0\u{3}end_dim\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.startDim) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.endDim) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.startDim != 0 {
+      try visitor.visitSingularInt64Field(value: self.startDim, fieldNumber: 1)
+    }
+    if self.endDim != 0 {
+      try visitor.visitSingularInt64Field(value: self.endDim, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBFlattenAttrs, rhs: PBFlattenAttrs) -> Bool {
+    if lhs.startDim != rhs.startDim {return false}
+    if lhs.endDim != rhs.endDim {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBReshapeAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".ReshapeAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}shape\0\u{3}allow_zero\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedInt64Field(value: &self.shape) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.allowZero) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.shape.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.shape, fieldNumber: 1)
+    }
+    if self.allowZero != false {
+      try visitor.visitSingularBoolField(value: self.allowZero, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBReshapeAttrs, rhs: PBReshapeAttrs) -> Bool {
+    if lhs.shape != rhs.shape {return false}
+    if lhs.allowZero != rhs.allowZero {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBTransposeAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".TransposeAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}permutation\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedInt64Field(value: &self.permutation) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.permutation.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.permutation, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBTransposeAttrs, rhs: PBTransposeAttrs) -> Bool {
+    if lhs.permutation != rhs.permutation {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBSqueezeAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".SqueezeAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}axes\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedInt64Field(value: &self.axes) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.axes.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.axes, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBSqueezeAttrs, rhs: PBSqueezeAttrs) -> Bool {
+    if lhs.axes != rhs.axes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBUnsqueezeAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".UnsqueezeAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}axes\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedInt64Field(value: &self.axes) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.axes.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.axes, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBUnsqueezeAttrs, rhs: PBUnsqueezeAttrs) -> Bool {
+    if lhs.axes != rhs.axes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBSliceAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".SliceAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}starts\0\u{1}ends\0\u{1}axes\0\u{1}steps\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedInt64Field(value: &self.starts) }()
+      case 2: try { try decoder.decodeRepeatedInt64Field(value: &self.ends) }()
+      case 3: try { try decoder.decodeRepeatedInt64Field(value: &self.axes) }()
+      case 4: try { try decoder.decodeRepeatedInt64Field(value: &self.steps) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.starts.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.starts, fieldNumber: 1)
+    }
+    if !self.ends.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.ends, fieldNumber: 2)
+    }
+    if !self.axes.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.axes, fieldNumber: 3)
+    }
+    if !self.steps.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.steps, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBSliceAttrs, rhs: PBSliceAttrs) -> Bool {
+    if lhs.starts != rhs.starts {return false}
+    if lhs.ends != rhs.ends {return false}
+    if lhs.axes != rhs.axes {return false}
+    if lhs.steps != rhs.steps {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBGatherAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".GatherAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}axis\0\u{1}indices\0\u{3}indices_shape\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.axis) }()
+      case 2: try { try decoder.decodeRepeatedInt64Field(value: &self.indices) }()
+      case 3: try { try decoder.decodeRepeatedInt64Field(value: &self.indicesShape) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.axis != 0 {
+      try visitor.visitSingularInt64Field(value: self.axis, fieldNumber: 1)
+    }
+    if !self.indices.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.indices, fieldNumber: 2)
+    }
+    if !self.indicesShape.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.indicesShape, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBGatherAttrs, rhs: PBGatherAttrs) -> Bool {
+    if lhs.axis != rhs.axis {return false}
+    if lhs.indices != rhs.indices {return false}
+    if lhs.indicesShape != rhs.indicesShape {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBPadAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".PadAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}mode\0\u{1}begin\0\u{1}end\0\u{1}value\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.mode) }()
+      case 2: try { try decoder.decodeRepeatedInt64Field(value: &self.begin) }()
+      case 3: try { try decoder.decodeRepeatedInt64Field(value: &self.end) }()
+      case 4: try { try decoder.decodeSingularFloatField(value: &self.value) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.mode != .constant {
+      try visitor.visitSingularEnumField(value: self.mode, fieldNumber: 1)
+    }
+    if !self.begin.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.begin, fieldNumber: 2)
+    }
+    if !self.end.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.end, fieldNumber: 3)
+    }
+    if self.value.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.value, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBPadAttrs, rhs: PBPadAttrs) -> Bool {
+    if lhs.mode != rhs.mode {return false}
+    if lhs.begin != rhs.begin {return false}
+    if lhs.end != rhs.end {return false}
+    if lhs.value != rhs.value {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBPadAttrs.Mode: SwiftProtobuf._ProtoNameProviding {
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MODE_CONSTANT\0\u{1}MODE_REFLECT\0\u{1}MODE_REPLICATE\0\u{1}MODE_CIRCULAR\0")
+}
+
+nonisolated extension PBResizeAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".ResizeAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}mode\0\u{3}coordinate_transform\0\u{3}nearest_rounding\0\u{1}scales\0\u{1}sizes\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.mode) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.coordinateTransform) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.nearestRounding) }()
+      case 4: try { try decoder.decodeRepeatedDoubleField(value: &self.scales) }()
+      case 5: try { try decoder.decodeRepeatedInt64Field(value: &self.sizes) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.mode != .nearest {
+      try visitor.visitSingularEnumField(value: self.mode, fieldNumber: 1)
+    }
+    if self.coordinateTransform != .halfPixel {
+      try visitor.visitSingularEnumField(value: self.coordinateTransform, fieldNumber: 2)
+    }
+    if self.nearestRounding != .floor {
+      try visitor.visitSingularEnumField(value: self.nearestRounding, fieldNumber: 3)
+    }
+    if !self.scales.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.scales, fieldNumber: 4)
+    }
+    if !self.sizes.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.sizes, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBResizeAttrs, rhs: PBResizeAttrs) -> Bool {
+    if lhs.mode != rhs.mode {return false}
+    if lhs.coordinateTransform != rhs.coordinateTransform {return false}
+    if lhs.nearestRounding != rhs.nearestRounding {return false}
+    if lhs.scales != rhs.scales {return false}
+    if lhs.sizes != rhs.sizes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBResizeAttrs.Mode: SwiftProtobuf._ProtoNameProviding {
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MODE_NEAREST\0\u{1}MODE_LINEAR\0")
+}
+
+nonisolated extension PBResizeAttrs.CoordinateTransform: SwiftProtobuf._ProtoNameProviding {
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0COORDINATE_TRANSFORM_HALF_PIXEL\0\u{1}COORDINATE_TRANSFORM_PYTORCH_HALF_PIXEL\0\u{1}COORDINATE_TRANSFORM_ALIGN_CORNERS\0\u{1}COORDINATE_TRANSFORM_ASYMMETRIC\0")
+}
+
+nonisolated extension PBResizeAttrs.NearestRounding: SwiftProtobuf._ProtoNameProviding {
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0NEAREST_ROUNDING_FLOOR\0\u{1}NEAREST_ROUNDING_CEIL\0\u{1}NEAREST_ROUNDING_ROUND_PREFER_FLOOR\0\u{1}NEAREST_ROUNDING_ROUND_PREFER_CEIL\0")
+}
+
+nonisolated extension PBSoftmaxAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".SoftmaxAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}axis\0\u{1}log\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.axis) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.log) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.axis != 0 {
+      try visitor.visitSingularInt64Field(value: self.axis, fieldNumber: 1)
+    }
+    if self.log != false {
+      try visitor.visitSingularBoolField(value: self.log, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBSoftmaxAttrs, rhs: PBSoftmaxAttrs) -> Bool {
+    if lhs.axis != rhs.axis {return false}
+    if lhs.log != rhs.log {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBReduceMeanAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".ReduceMeanAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}axes\0\u{3}keep_dims\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedInt64Field(value: &self.axes) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.keepDims) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.axes.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.axes, fieldNumber: 1)
+    }
+    if self.keepDims != false {
+      try visitor.visitSingularBoolField(value: self.keepDims, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBReduceMeanAttrs, rhs: PBReduceMeanAttrs) -> Bool {
+    if lhs.axes != rhs.axes {return false}
+    if lhs.keepDims != rhs.keepDims {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension PBConstantAttrs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".ConstantAttrs"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}shape\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedInt64Field(value: &self.shape) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.shape.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.shape, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: PBConstantAttrs, rhs: PBConstantAttrs) -> Bool {
+    if lhs.shape != rhs.shape {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
