@@ -94,6 +94,8 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Threads for the convolution kernels (default: all cores; results are identical for any count).")
     var threads: Int?
 
+    @OptionGroup var memory: MemoryOptions
+
     var planOptions: PlanOptions {
         PlanOptions(fuse: !noFuse, reuse: !noReuse, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
     }
@@ -103,7 +105,12 @@ struct ModelOptions: ParsableArguments {
     }
 
     func load() throws -> InferredGraph {
-        let options = CompileOptions(weightsOverride: weights.map(fileURL), seed: seed)
+        let options = CompileOptions(weightsOverride: weights.map(fileURL), seed: seed, memoryLimit: memory.limit)
         return try ModelCompiler.load(contentsOf: fileURL(model), options: options)
+    }
+
+    /// The loaded model, ready to run under the memory limit.
+    func compiledModel(_ graph: Graph) -> CompiledModel {
+        CompiledModel(graph: graph, options: planOptions, memoryLimit: memory.limit)
     }
 }

@@ -59,10 +59,10 @@ public enum Planner {
             while changed {
                 changed = false
                 for (name, rule) in rules {
-                    while rule.apply(&steps, outputs: outputs, shapes: shapes) {
-                        changed = true
-                        try check(name)
-                    }
+                    let verifier: (([PlanStep]) throws -> Void)? = verify ? {
+                        try PlanVerifier.verify($0, inputs: graph.inputs.map(\.name), outputs: outputs, after: name)
+                    } : nil
+                    if try rule.applyAll(&steps, outputs: outputs, shapes: shapes, check: verifier) { changed = true }
                 }
             }
         }
@@ -77,6 +77,7 @@ public enum Planner {
     /// An Identity passes its value through: readers read its input instead. One that is a graph
     /// output stays as a copy (outputs never alias other values).
     static func removeIdentities(_ steps: inout [PlanStep], outputs: [String]) {
+        let outputs = Set(outputs)
         var renamed: [String: String] = [:]
         steps = steps.compactMap { step in
             var step = step
