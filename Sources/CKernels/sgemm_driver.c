@@ -227,8 +227,9 @@ static int b_in_place(size_t ldb, size_t kc) {
 typedef struct {
     const convrt_sgemm_plan *plan;
     const sgemm_kernel_set *set;
-    const float *packed_a, *b;
-    size_t ldb;
+    const float *packed_a, *b;  // b: B's row b_row0
+    size_t ldb, b_row0;
+    size_t kb_begin, kb_end;    // the K blocks to run
     float *c;
     size_t ldc;
     const convrt_sgemm_epilogue *epi;
@@ -248,7 +249,7 @@ static const float *panel_b(const job *j, const block *blk, size_t q, size_t *ld
     const size_t cols = min_size(p->nr, p->n - q * p->nr);
     if (j->in_place && cols % j->set->w == 0) {
         *ld = j->ldb;
-        return j->b + blk->pc * j->ldb + q * p->nr;
+        return j->b + (blk->pc - j->b_row0) * j->ldb + q * p->nr;
     }
     *ld = p->nr;
     return j->bpack + (q - blk->qbase) * blk->kc * p->nr;
@@ -295,7 +296,7 @@ static void pack_block(const job *j, block *blk, size_t qlo, size_t qhi) {
         blk->qbase = last, qlo = last;
     }
     const size_t c0 = qlo * p->nr, ncols = min_size(p->n, qhi * p->nr) - c0;
-    j->set->pack_b(blk->kc, ncols, j->b + blk->pc * j->ldb + c0, j->ldb, j->bpack);
+    j->set->pack_b(blk->kc, ncols, j->b + (blk->pc - j->b_row0) * j->ldb + c0, j->ldb, j->bpack);
 }
 
 // Units [u0, u1), all inside one chunk (chunk_panels panels).
@@ -307,7 +308,7 @@ static void run_chunk(const job *j, size_t u0, size_t u1) {
     // One tile: only its panels; several: the whole chunk is needed.
     const size_t qlo = first.tile == last.tile ? first.panel : chunk_first;
     const size_t qhi = first.tile == last.tile ? last.panel + 1 : chunk_end;
-    for (size_t kb = 0; kb < p->k_blocks; kb++) {
+    for (size_t kb = j->kb_begin; kb < j->kb_end; kb++) {
         block blk = {kb * p->kc, qlo, 0};
         blk.kc = min_size(p->kc, p->k - min_size(p->k, blk.pc));
         pack_block(j, &blk, qlo, qhi);
@@ -319,9 +320,11 @@ static void run_chunk(const job *j, size_t u0, size_t u1) {
     }
 }
 
-int convrt_sgemm_compute(const convrt_sgemm_plan *plan, const float *packed_a, const float *b,
-                         size_t ldb, float *c, size_t ldc, const convrt_sgemm_epilogue *epilogue,
-                         size_t unit_begin, size_t unit_end) {
+// K blocks [kb_begin, kb_end) of the units [unit_begin, unit_end); `b` is B's row b_row0.
+static int compute(const convrt_sgemm_plan *plan, const float *packed_a, const float *b,
+                   size_t ldb, size_t b_row0, float *c, size_t ldc,
+                   const convrt_sgemm_epilogue *epilogue, size_t unit_begin, size_t unit_end,
+                   size_t kb_begin, size_t kb_end) {
     static const convrt_sgemm_epilogue identity = {.alpha = 1.0f};
     const sgemm_kernel_set *set = kernel_set((convrt_isa)plan->isa);
     if (!set) return -1;
@@ -331,8 +334,8 @@ int convrt_sgemm_compute(const convrt_sgemm_plan *plan, const float *packed_a, c
     const size_t panels = in_place ? 1 : plan->chunk_panels;
     float *bpack = workspace_get(plan->kc * panels * plan->nr);
     if (!bpack) return -1;
-    const job j = {plan, set, packed_a, b, ldb, c, ldc, epilogue ? epilogue : &identity, bpack,
-                   in_place};
+    const job j = {plan, set, packed_a, b, ldb, b_row0, kb_begin, kb_end, c, ldc,
+                   epilogue ? epilogue : &identity, bpack, in_place};
     const size_t per_chunk = plan->tiles_m * plan->chunk_panels;
     for (size_t u = unit_begin; u < unit_end;) {
         const size_t chunk = u / per_chunk;
@@ -342,4 +345,20 @@ int convrt_sgemm_compute(const convrt_sgemm_plan *plan, const float *packed_a, c
         u = next;
     }
     return 0;
+}
+
+int convrt_sgemm_compute(const convrt_sgemm_plan *plan, const float *packed_a, const float *b,
+                         size_t ldb, float *c, size_t ldc, const convrt_sgemm_epilogue *epilogue,
+                         size_t unit_begin, size_t unit_end) {
+    return compute(plan, packed_a, b, ldb, 0, c, ldc, epilogue, unit_begin, unit_end, 0,
+                   plan->k_blocks);
+}
+
+int convrt_sgemm_compute_kblock(const convrt_sgemm_plan *plan, const float *packed_a,
+                                const float *b_block, size_t ldb, float *c, size_t ldc,
+                                const convrt_sgemm_epilogue *epilogue, size_t unit_begin,
+                                size_t unit_end, size_t kb) {
+    if (kb >= plan->k_blocks) return 0;
+    return compute(plan, packed_a, b_block, ldb, kb * plan->kc, c, ldc, epilogue, unit_begin,
+                   unit_end, kb, kb + 1);
 }

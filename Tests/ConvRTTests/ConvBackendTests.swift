@@ -60,7 +60,9 @@ import Testing
         let expected = try ReferenceExecutor.run(g, inputs: ["x": x])[g.outputs[0]]!
         let p = try Planner.plan(g, inputShapes: ["x": shape], options: PlanOptions(verify: true, threads: 1))
         let algorithm = p.steps[0].algorithm ?? ""
-        if c.cin / c.groups > 1 { #expect(algorithm.hasPrefix("gemm"), "\(algorithm)") }
+        if case .conv(let a) = g.nodes[0].op, c.cin / c.groups > 1 {
+            #expect(algorithm.hasPrefix(DepthwiseConv.prefers(a) ? "grouped-direct" : "gemm"), "\(algorithm)")
+        }
         let one = try PlanExecutor.run(p, inputs: ["x": x])[g.outputs[0]]!
         expectClose(one, expected, "\(c.testDescription) [\(algorithm)]")
         // Any thread count gives the same bits.

@@ -15,6 +15,11 @@
 
 #include <stddef.h>
 
+#include "convrt_im2col.h"
+#include "convrt_pool.h"
+#include "convrt_col2im.h"
+#include "winograd.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -98,8 +103,22 @@ int convrt_sgemm_compute(const convrt_sgemm_plan *plan, const float *packed_a, c
                          size_t ldb, float *c, size_t ldc, const convrt_sgemm_epilogue *epilogue,
                          size_t unit_begin, size_t unit_end);
 
+/// K block `kb` (rows [kb * kc, kb * kc + kc) of B, the last one shorter) of
+/// convrt_sgemm_compute: `b_block` points at the block's first row, so B's other rows need
+/// not exist (an implicit GEMM gathers one K block at a time). Run kb = 0, 1, ... in order
+/// on the same units: later blocks add to C, the last applies the epilogue (an
+/// `accumulate` epilogue adds C's prior contents on block 0).
+int convrt_sgemm_compute_kblock(const convrt_sgemm_plan *plan, const float *packed_a,
+                                const float *b_block, size_t ldb, float *c, size_t ldc,
+                                const convrt_sgemm_epilogue *epilogue, size_t unit_begin,
+                                size_t unit_end, size_t kb);
+
 #ifdef __cplusplus
 }
 #endif
+
+// Direct depthwise / narrow grouped convolution kernels.
+#include "convrt_direct.h"
+#include "spatial_kernels.h"
 
 #endif

@@ -125,7 +125,8 @@ struct FuseResidualAdd: FusionRule {
     }
 }
 
-/// Conv -> activation, or Add -> activation: apply the activation in the producer's epilogue.
+/// Conv -> activation, Add -> activation, or Linear -> ReLU/ReLU6/Hardtanh/LeakyReLU: apply the
+/// activation in the producer's epilogue.
 struct FuseActivation: FusionRule {
     struct Match { var producer: Int; var activation: Int; var kernel: StepKernel }
 
@@ -146,6 +147,10 @@ struct FuseActivation: FusionRule {
                 return Match(producer: j, activation: i, kernel: .conv(a, weight: w, bias: b, epilogue: e))
             case .add(nil):
                 return Match(producer: j, activation: i, kernel: .add(then: act))
+            case .tensor(.linear(var l)) where l.activation == .none:
+                guard let store = GEMMConv.storeActivation(for: act) else { continue }
+                l.activation = store
+                return Match(producer: j, activation: i, kernel: .tensor(.linear(l)))
             default:
                 continue
             }

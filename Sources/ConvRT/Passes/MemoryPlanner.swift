@@ -27,15 +27,20 @@ public struct MemoryPlan: Sendable {
 struct StepScratch {
     /// A copy of the input padded with reflect/replicate/circular.
     var paddedInput = 0
-    /// One output plane of accumulators (direct), or one image-group's im2col matrix (GEMM).
+    /// One output plane of accumulators (direct), the per-thread im2col slabs (GEMM), or
+    /// each thread's transformed block (Winograd).
     var accumulator = 0
     var total: Int { paddedInput + accumulator }
 
     init(_ step: PlanStep, shapes: [String: [Int]]) {
         guard case .conv(let a, _, _, _) = step.kernel, let x = shapes[step.inputs[0]], let y = shapes[step.output] else { return }
-        accumulator = y.suffix(a.spatialRank).reduce(1, *)
-        if case .gemm = step.convAlgorithm {
-            accumulator = GEMMConv.columnsFloats(PlanExecutor.convShape(a, inShape: x, outShape: y))
+        let shape = PlanExecutor.convShape(a, inShape: x, outShape: y)
+        switch step.convAlgorithm {
+        case .gemm(let gemm): accumulator = gemm.workspaceFloats(shape)
+        case .depthwise(let d): accumulator = d.scratchFloats(shape)
+        case .transposedGEMM(let gemm): accumulator = gemm.workspaceFloats(shape)
+        case .winograd(let w): accumulator = w.workspaceFloats
+        case .direct, nil: accumulator = y.suffix(a.spatialRank).reduce(1, *)
         }
         if !a.transposed, a.paddingMode != .zeros {
             let (begin, end) = a.padBeginEnd
@@ -70,7 +75,7 @@ enum MemoryPlanner {
             guard !external.contains(step.output) else { continue }
             let bytes = roundUp((shapes[step.output] ?? []).reduce(1, *) * 4)
             let end = lastUse[step.output] ?? i
-            if reuse, let donor = inPlaceDonor(step, at: i, bytes: bytes, lastUse: lastUse, bufferOfValue: bufferOfValue, buffers: buffers) {
+            if reuse, let donor = inPlaceDonor(step, at: i, shapes: shapes, lastUse: lastUse, bufferOfValue: bufferOfValue, buffers: buffers) {
                 buffers[donor].values.append(step.output)
                 buffers[donor].lastStep = max(buffers[donor].lastStep, end)
                 bufferOfValue[step.output] = donor
@@ -89,18 +94,22 @@ enum MemoryPlanner {
                           arenaBytes: arena, naiveBytes: naive)
     }
 
-    /// An operand buffer the step may overwrite: the operand dies at this step, is as large as the
-    /// output, and the kernel reads each element before writing the same element.
-    private static func inPlaceDonor(_ step: PlanStep, at i: Int, bytes: Int, lastUse: [String: Int],
+    /// An operand buffer the step may overwrite: the operand dies at this step, has the output's
+    /// shape (not merely its rounded byte size: a broadcast operand would be overwritten before all
+    /// its reads), and the kernel reads each element before writing the same element.
+    private static func inPlaceDonor(_ step: PlanStep, at i: Int, shapes: [String: [Int]], lastUse: [String: Int],
                                      bufferOfValue: [String: Int], buffers: [MemoryPlan.Buffer]) -> Int? {
         let candidates: [String]
         switch step.kernel {
         case .activation, .channelAffine, .copy: candidates = [step.inputs[0]]
-        case .add: candidates = step.inputs
+        case .add, .tensor(.binary): candidates = step.inputs
+        case .tensor(let k) where k.isView: candidates = [step.inputs[0]]
         default: candidates = []  // a conv's SGEMM stores partial sums before it reads the residual
         }
+        let count = (shapes[step.output] ?? []).reduce(1, *)
         for name in candidates {
-            guard lastUse[name] == i, let b = bufferOfValue[name], buffers[b].bytes == bytes,
+            let sameShape = shapes[name] == shapes[step.output] || (step.kernel.isElementwise && shapes[name]?.reduce(1, *) == count)
+            guard lastUse[name] == i, let b = bufferOfValue[name], sameShape,
                   step.inputs.filter({ $0 == name }).count == 1 || step.kernel.isElementwise
             else { continue }
             return b

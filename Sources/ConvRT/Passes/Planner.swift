@@ -68,7 +68,8 @@ public enum Planner {
         }
         removeDeadSteps(&steps, outputs: outputs)
         try check("dead-step elimination")
-        for i in steps.indices { steps[i].convAlgorithm = ConvAlgorithm.choose(steps[i], threads: options.threads) }
+        for i in steps.indices { steps[i].convAlgorithm = ConvAlgorithm.choose(steps[i], threads: options.threads, shapes: shapes) }
+        for i in steps.indices { steps[i].kernel = steps[i].kernel.withThreads(options.threads) }
         let memory = MemoryPlanner.plan(steps, shapes: shapes, inputs: graph.inputs.map(\.name), outputs: outputs, reuse: options.reuse)
         return ExecutionPlan(steps: steps, memory: memory, shapes: shapes, inputs: graph.inputs.map(\.name), outputs: outputs)
     }

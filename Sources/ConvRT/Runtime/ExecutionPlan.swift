@@ -33,12 +33,18 @@ public enum StepKernel: Sendable {
     case add(then: Activation?)
     /// Copies its input (an `Identity` whose result is a graph output).
     case copy
+    /// Linear, MatMul, Sub/Mul/Div, Concat, Flatten/Reshape/Squeeze/Unsqueeze, Transpose, Slice,
+    /// Gather, Softmax/LogSoftmax, ReduceMean, Constant.
+    case tensor(TensorLayerKernel)
+    /// Pooling, adaptive pooling, padding or resizing.
+    case layer(SpatialLayerKernel)
 
     /// Whether output element `i` depends only on input element `i` (so it may overwrite its input).
     var isElementwise: Bool {
         switch self {
         case .channelAffine, .activation, .copy: return true
-        case .add, .conv, .unfold, .fold, .batchStatisticsNorm: return false
+        case .tensor(let k): return k.isView
+        case .add, .conv, .unfold, .fold, .batchStatisticsNorm, .layer: return false
         }
     }
 }
@@ -58,7 +64,10 @@ public struct PlanStep: Sendable {
     var convAlgorithm: ConvAlgorithm? = nil
 
     /// The algorithm for display: `gemm (sgemm_6x16_avx2)`, `direct`.
-    public var algorithm: String? { convAlgorithm?.description }
+    public var algorithm: String? {
+        if case .tensor(let k) = kernel { return k.algorithm }
+        return convAlgorithm?.description
+    }
 }
 
 /// How a convolution step runs; chosen once per plan by `ConvAlgorithm.choose`.
@@ -67,20 +76,44 @@ enum ConvAlgorithm: CustomStringConvertible {
     case direct
     /// im2col (or the input itself for 1x1) times packed weights.
     case gemm(GEMMConv)
+    /// Vector kernels over zero-padded row bands: depthwise and narrow grouped convs.
+    case depthwise(DepthwiseConv)
+    /// ConvTranspose: SGEMM into columns, then a gathering col2im with the epilogue.
+    case transposedGEMM(ConvTransposeGEMM)
+    /// Winograd F(4x4, 3x3) for 3x3 stride-1 2-D convolutions.
+    case winograd(WinogradConv)
 
     var description: String {
         switch self {
         case .direct: return "direct"
         case .gemm: return "gemm (\(SGEMM.kernelName))"
+        case .depthwise(let d): return "\(d.inPerGroup == 1 ? "depthwise" : "grouped-direct") (\(d.kernelName))"
+        case .transposedGEMM: return "gemm+col2im (\(SGEMM.kernelName))"
+        case .winograd(let w): return "winograd F(4x4,3x3) (\(w.positions.first?.isa.kernelName ?? SGEMM.kernelName))"
         }
     }
 
-    /// The one place where a convolution's backend is chosen. SGEMM wins whenever each group
-    /// has several input channels; a depthwise conv has K = kernel size only, too little to
-    /// amortise im2col. Transposed convolutions stay direct for now.
-    static func choose(_ step: PlanStep, threads: Int) -> ConvAlgorithm {
+    /// The one place where a convolution's backend is chosen. A 3x3 stride-1 2-D conv with
+    /// enough channels and pixels runs Winograd; depthwise and narrow grouped convs run the
+    /// direct vector kernels (see `DepthwiseConv.prefers`: too little K per group to amortise
+    /// im2col); SGEMM takes the rest with several input channels per group; transposed
+    /// convolutions take GEMM + col2im.
+    static func choose(_ step: PlanStep, threads: Int, shapes: [String: [Int]] = [:]) -> ConvAlgorithm {
         guard case .conv(let a, let weight, let bias, let e) = step.kernel else { return .direct }
+        if WinogradConv.applies(a), let x = shapes[step.inputs[0]], let y = shapes[step.output] {
+            let s = PlanExecutor.convShape(a, inShape: x, outShape: y)
+            if WinogradConv.isProfitable(s),
+               let w = WinogradConv(a, weight: weight, bias: bias, epilogue: e, shape: s, threads: threads) {
+                return .winograd(w)
+            }
+        }
+        if DepthwiseConv.prefers(a) {
+            return .depthwise(DepthwiseConv(a, weight: weight, bias: bias, epilogue: e, threads: threads))
+        }
         let inPerGroup = (a.inChannels ?? 0) / max(a.groups, 1)
+        if a.transposed, inPerGroup > 0 {
+            return .transposedGEMM(ConvTransposeGEMM(a, weight: weight, bias: bias, epilogue: e, threads: threads))
+        }
         guard !a.transposed, inPerGroup > 1, GEMMConv.supports(e) else { return .direct }
         return .gemm(GEMMConv(a, weight: weight, bias: bias, epilogue: e, threads: threads))
     }

@@ -6,21 +6,71 @@ enum PlanExecutor {
     }
 
     /// Runs in `arena`, which holds at least `plan.memory.arenaBytes` bytes.
+    ///
+    /// Graph inputs and outputs live outside the arena, never aliased with it: kernels read the
+    /// inputs' own storage (no step writes a graph input) and write the outputs straight into
+    /// the arrays returned, so a run copies neither.
     static func run(_ plan: ExecutionPlan, inputs: [String: Tensor], arena: UnsafeMutableRawPointer) throws -> [String: Tensor] {
-        // Graph inputs and outputs get their own buffers: never aliased with the arena.
-        var external: [String: UnsafeMutableBufferPointer<Float>] = [:]
-        defer { external.values.forEach { $0.deallocate() } }
         for name in plan.inputs {
             guard let tensor = inputs[name] else { throw ConvRTError("missing input '\(name)'") }
-            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(tensor.count, 1))
-            _ = buffer.initialize(from: tensor.data)
-            external[name] = buffer
+            guard plan.shapes[name] == tensor.shape else {
+                throw ConvRTError("input '\(name)' has shape \(tensor.shape), the plan is for \(plan.shapes[name] ?? [])")
+            }
         }
-        for name in plan.outputs where external[name] == nil {
-            external[name] = .allocate(capacity: max(plan.shapes[name]?.reduce(1, *) ?? 0, 1))
+        var outputs: [(name: String, count: Int)] = []
+        for name in plan.outputs where !plan.inputs.contains(name) && !outputs.contains(where: { $0.name == name }) {
+            outputs.append((name, plan.shapes[name]?.reduce(1, *) ?? 0))
         }
+        let arrays = withInputs(plan.inputs[...], inputs, [:]) { inputPointers in
+            withOutputs(outputs[...], inputPointers) { external in
+                execute(plan, external: external, arena: arena)
+            }
+        }
+        var results: [String: Tensor] = [:]
+        for name in plan.outputs {
+            results[name] = Tensor(shape: plan.shapes[name] ?? [], data: arrays[name] ?? inputs[name]?.data ?? [])
+        }
+        return results
+    }
+
+    /// Calls `body` with pointers to the inputs' storage added to `pointers`.
+    private static func withInputs<R>(_ names: ArraySlice<String>, _ inputs: [String: Tensor],
+                                      _ pointers: [String: UnsafeMutablePointer<Float>],
+                                      _ body: ([String: UnsafeMutablePointer<Float>]) throws -> R) rethrows -> R {
+        guard let name = names.first, let tensor = inputs[name] else { return try body(pointers) }
+        return try tensor.data.withUnsafeBufferPointer { buffer in
+            var pointers = pointers
+            // Kernels only read it. An empty tensor may have no storage; nothing reads it then.
+            pointers[name] = UnsafeMutablePointer(mutating: buffer.baseAddress ?? UnsafePointer(emptyStorage))
+            return try withInputs(names.dropFirst(), inputs, pointers, body)
+        }
+    }
+
+    /// Allocates an array per output, calls `body` with pointers to them added to `pointers`
+    /// (it must fill them), and returns the arrays.
+    private static func withOutputs(_ outputs: ArraySlice<(name: String, count: Int)>,
+                                    _ pointers: [String: UnsafeMutablePointer<Float>],
+                                    _ body: ([String: UnsafeMutablePointer<Float>]) throws -> Void) rethrows -> [String: [Float]] {
+        guard let (name, count) = outputs.first else {
+            try body(pointers)
+            return [:]
+        }
+        var arrays: [String: [Float]] = [:]
+        let array = try [Float](unsafeUninitializedCapacity: max(count, 1)) { buffer, initialized in
+            var pointers = pointers
+            pointers[name] = buffer.baseAddress!
+            arrays = try withOutputs(outputs.dropFirst(), pointers, body)
+            initialized = count
+        }
+        arrays[name] = array
+        return arrays
+    }
+
+    /// Runs every step, graph inputs and outputs at `external`, everything else in `arena`.
+    private static func execute(_ plan: ExecutionPlan, external: [String: UnsafeMutablePointer<Float>],
+                                arena: UnsafeMutableRawPointer) {
         func pointer(_ value: String) -> UnsafeMutablePointer<Float> {
-            if let buffer = external[value] { return buffer.baseAddress! }
+            if let p = external[value] { return p }
             let offset = plan.memory.buffers[plan.memory.bufferOfValue[value]!].offset
             return (arena + offset).assumingMemoryBound(to: Float.self)
         }
@@ -31,17 +81,11 @@ enum PlanExecutor {
             }
             run(step, plan: plan, operands: step.inputs.map { UnsafePointer(pointer($0)) }, out: pointer(step.output), scratch: scratch)
         }
-        var results: [String: Tensor] = [:]
-        for name in plan.outputs {
-            let shape = plan.shapes[name] ?? []
-            results[name] = Tensor(shape: shape, data: Array(UnsafeBufferPointer(start: pointer(name), count: shape.reduce(1, *))))
-        }
-        return results
     }
 
     private static func run(_ step: PlanStep, plan: ExecutionPlan, operands x: [UnsafePointer<Float>],
                             out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?) {
-        let inShape = plan.shapes[step.inputs[0]] ?? []
+        let inShape = step.inputs.first.flatMap { plan.shapes[$0] } ?? []  // a Constant has no operand
         let outShape = plan.shapes[step.output] ?? []
         switch step.kernel {
         case .conv(let a, let weight, let bias, let epilogue):
@@ -67,6 +111,10 @@ enum PlanExecutor {
                                   shape: outShape, then: then, out: out)
         case .copy:
             if UnsafePointer(out) != x[0] { out.update(from: x[0], count: outShape.reduce(1, *)) }
+        case .tensor(let k):
+            k.run(x, shapes: step.inputs.map { plan.shapes[$0] ?? [] }, out: out, outShape: outShape)
+        case .layer(let kernel):
+            kernel.run(x[0], inShape: inShape, out: out, outShape: outShape)
         }
     }
 
@@ -107,7 +155,19 @@ enum PlanExecutor {
         }
         let shape = convShape(a, inShape: inShape, outShape: outShape)
         if case .gemm(let gemm) = algorithm {
+            gemm.run(shape, x: source, residual: residual, y: out, workspace: workspace)
+            return
+        }
+        if case .depthwise(let d) = algorithm, let workspace {
+            d.run(shape, x: source, residual: residual, y: out, scratch: workspace)
+            return
+        }
+        if case .transposedGEMM(let gemm) = algorithm, let workspace {
             gemm.run(shape, x: source, residual: residual, y: out, columns: workspace)
+            return
+        }
+        if case .winograd(let winograd) = algorithm, let workspace {
+            winograd.run(shape, x: source, residual: residual, y: out, workspace: workspace)
             return
         }
         weight.data.withUnsafeBufferPointer { w in
@@ -123,6 +183,9 @@ enum PlanExecutor {
         }
     }
 }
+
+/// Stands in for the storage of an empty input (never read).
+private nonisolated(unsafe) let emptyStorage = UnsafeMutablePointer<Float>.allocate(capacity: 1)
 
 extension Optional where Wrapped == [Float] {
     /// Calls `body` with a pointer to the array's elements, or `nil`.

@@ -55,9 +55,13 @@ public enum ReferenceExecutor {
             return try batchNorm(b, operands[0], node: node, weights: weights)
         case .add:
             return ReferenceKernels.add(operands[0], operands[1])
-        case .pool, .adaptivePool, .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
-             .squeeze, .unsqueeze, .slice, .gather, .pad, .resize, .softmax, .reduceMean, .constant:
-            throw ConvRTError("\(node.op.displayName) is not supported yet", context: node.label, at: node.location)
+        case .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .slice, .gather,
+             .softmax, .reduceMean, .constant:
+            return try ReferenceKernels.tensorOp(node, operands, outputShape: outputShape, weights: weights)
+        case .pool(let a): return ReferenceKernels.pool(operands[0], a, outputShape: outputShape)
+        case .adaptivePool(let a): return ReferenceKernels.adaptivePool(operands[0], a, outputShape: outputShape)
+        case .pad(let p): return ReferenceKernels.pad(operands[0], p)
+        case .resize(let a): return ReferenceKernels.resize(operands[0], a, outputShape: outputShape)
         }
     }
 

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Data-movement kernels on raw buffers: padding with a mode, Unfold and Fold.
 enum DirectLayout {
     /// Pads (or, for negative amounts, crops) the spatial dims of `(planes, *image)` into `out`.
@@ -30,55 +32,38 @@ enum DirectLayout {
     }
 
     /// `(N, C, H, W) -> (N, C*kh*kw, L)`; row `c*kh*kw + ki*kw + kj`, blocks row-major.
+    /// Each tap row is copied a block row at a time (`convrt_im2col`).
     static func unfold(_ x: UnsafePointer<Float>, batch: Int, channels: Int, height: Int, width: Int,
                        window w: SlidingWindow, out: UnsafeMutablePointer<Float>) {
-        let bh = w.blocks(along: 0, size: height), bw = w.blocks(along: 1, size: width)
-        let (kh, kw) = (w.kernelSize[0], w.kernelSize[1])
-        var o = 0
-        for n in 0..<batch {
-            for c in 0..<channels {
-                let plane = x + (n * channels + c) * height * width
-                for ki in 0..<kh {
-                    for kj in 0..<kw {
-                        for by in 0..<bh {
-                            let ih = by * w.stride[0] - w.padding[0] + ki * w.dilation[0]
-                            for bx in 0..<bw {
-                                let iw = bx * w.stride[1] - w.padding[1] + kj * w.dilation[1]
-                                let inside = ih >= 0 && ih < height && iw >= 0 && iw < width
-                                out[o] = inside ? plane[ih * width + iw] : 0
-                                o += 1
-                            }
-                        }
-                    }
-                }
+        var g = foldWindow(w, height: height, width: width)
+        let taps = w.kernelSize[0] * w.kernelSize[1], blocks = g.grid.1 * g.grid.2
+        for plane in 0..<(batch * channels) {
+            convrt_im2col(&g, x + plane * height * width, out + plane * taps * blocks, blocks)
+        }
+    }
+
+    /// `(N, C*kh*kw, L) -> (N, C, H, W)`, summing overlapping blocks: every image value gathers
+    /// its blocks' entries in one pass (`convrt_col2im`), no zero-fill or scatter.
+    static func fold(_ x: UnsafePointer<Float>, batch: Int, channels: Int, height: Int, width: Int,
+                     window w: SlidingWindow, out: UnsafeMutablePointer<Float>) {
+        var g = foldWindow(w, height: height, width: width)
+        let taps = w.kernelSize[0] * w.kernelSize[1], blocks = g.grid.1 * g.grid.2
+        let none = convrt_col2im_activation(kind: Int32(CONVRT_ACT_NONE.rawValue), lo: 0, hi: 0, slope: 0)
+        var e = convrt_col2im_epilogue(bias: 0, residual: nil, pre: none, post: none)
+        withUnsafeTemporaryAllocation(byteCount: convrt_col2im_workspace_bytes(&g), alignment: 64) { workspace in
+            for plane in 0..<(batch * channels) {
+                convrt_col2im(&g, x + plane * taps * blocks, blocks, out + plane * height * width, 0, height, &e,
+                              workspace.baseAddress!)
             }
         }
     }
 
-    /// `(N, C*kh*kw, L) -> (N, C, H, W)`, summing overlapping blocks.
-    static func fold(_ x: UnsafePointer<Float>, batch: Int, channels: Int, height: Int, width: Int,
-                     window w: SlidingWindow, out: UnsafeMutablePointer<Float>) {
+    /// The Fold/Unfold window over an `height x width` image, lifted to 3-D; the blocks are the grid.
+    private static func foldWindow(_ w: SlidingWindow, height: Int, width: Int) -> convrt_window3d {
         let bh = w.blocks(along: 0, size: height), bw = w.blocks(along: 1, size: width)
-        let (kh, kw) = (w.kernelSize[0], w.kernelSize[1])
-        out.update(repeating: 0, count: batch * channels * height * width)
-        var i = 0
-        for n in 0..<batch {
-            for c in 0..<channels {
-                let plane = out + (n * channels + c) * height * width
-                for ki in 0..<kh {
-                    for kj in 0..<kw {
-                        for by in 0..<bh {
-                            let ih = by * w.stride[0] - w.padding[0] + ki * w.dilation[0]
-                            for bx in 0..<bw {
-                                let iw = bx * w.stride[1] - w.padding[1] + kj * w.dilation[1]
-                                if ih >= 0 && ih < height && iw >= 0 && iw < width { plane[ih * width + iw] += x[i] }
-                                i += 1
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        return convrt_window3d(grid: (1, bh, bw), image: (1, height, width), kernel: (1, w.kernelSize[0], w.kernelSize[1]),
+                               stride: (1, w.stride[0], w.stride[1]), dilation: (1, w.dilation[0], w.dilation[1]),
+                               pad: (0, w.padding[0], w.padding[1]))
     }
 }
 

@@ -1,9 +1,11 @@
+import CKernels
 import Foundation
 
-/// A convolution run as one SGEMM per image and group:
+/// A convolution as SGEMMs per image and group:
 /// `[Cout/g x Cin/g*k] (packed weights) x [Cin/g*k x outPlane] (im2col) -> [Cout/g x outPlane]`,
 /// with bias, residual and a ReLU/clamp/LeakyReLU applied in the SGEMM's store. A 1x1, stride-1,
-/// unpadded conv reads the input directly as B (no im2col).
+/// unpadded conv reads the input directly as B (no im2col); any other runs as a blocked
+/// implicit GEMM (``ImplicitGEMM``: im2col one cache-sized column block at a time).
 struct GEMMConv: @unchecked Sendable {
     /// One packed weight matrix per group, packed once when the plan is made.
     let groupWeights: [PackedMatrixA]
@@ -12,6 +14,8 @@ struct GEMMConv: @unchecked Sendable {
     let storeActivation: SGEMMEpilogue.Activation
     let trailing: Activation?
     let threads: Int
+    /// Floats an im2col slab may take (tests shrink it to cut small convolutions into many blocks).
+    var slabBudget = ColumnBlocking.slabBudget
 
     /// Whether this epilogue fits the SGEMM store: bias, + residual, then one activation.
     static func supports(_ e: Epilogue) -> Bool { !(e.preActivation != nil && e.residualInput != nil) }
@@ -48,72 +52,63 @@ struct GEMMConv: @unchecked Sendable {
             && s.output == s.image
     }
 
-    /// Floats of im2col workspace for one image and group.
-    static func columnsFloats(_ s: ConvShape3D) -> Int {
-        readsInputDirectly(s) ? 0 : (s.inChannels / s.groups) * s.kernelVolume * s.outputPlane
+    /// Floats of workspace `run` needs: the im2col slabs (none for a direct 1x1), plus 16 to
+    /// align them to a cache line.
+    func workspaceFloats(_ s: ConvShape3D) -> Int {
+        Self.readsInputDirectly(s) ? 0 : blocking(s).slabCount * blocking(s).slabFloats + 16
     }
 
+    func blocking(_ s: ConvShape3D) -> ColumnBlocking {
+        let isa = groupWeights.first?.isa ?? .best
+        var plan = convrt_sgemm_plan()
+        _ = convrt_sgemm_plan_make(isa.cValue, s.outChannels / s.groups, 1, (s.inChannels / s.groups) * s.kernelVolume, 1, &plan)
+        return ColumnBlocking(s, threads: threads, tile: isa.tile, kc: plan.kc, budget: slabBudget)
+    }
+
+    /// Runs the convolution; `workspace` holds ``workspaceFloats(_:)`` floats.
     func run(_ s: ConvShape3D, x: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
-             y: UnsafeMutablePointer<Float>, columns: UnsafeMutablePointer<Float>?) {
-        let cinG = s.inChannels / s.groups, coutG = s.outChannels / s.groups
-        let k = cinG * s.kernelVolume, n = s.outputPlane
-        let direct = Self.readsInputDirectly(s)
+             y: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>?) {
         bias.withOptionalPointer { biasPointer in
-            for image in 0..<s.batch {
-                for g in 0..<s.groups {
-                    let xGroup = x + (image * s.inChannels + g * cinG) * s.imagePlane
-                    if !direct, let columns { Self.im2col(s, xGroup: xGroup, channels: cinG, out: columns) }
-                    let offset = (image * s.outChannels + g * coutG) * n
-                    let epilogue = SGEMMEpilogue(bias: biasPointer.map { $0 + g * coutG },
-                                                 residual: residual.map { $0 + offset }, residualStride: n,
-                                                 activation: storeActivation)
-                    SGEMM.multiply(packedA: groupWeights[g], b: direct ? xGroup : UnsafePointer(columns!), ldb: n,
-                                   c: y + offset, ldc: n, m: coutG, n: n, k: k, epilogue: epilogue, threads: threads)
-                    if let trailing {
-                        DirectElementwise.activation(trailing, y + offset, count: coutG * n, out: y + offset)
-                    }
+            let output = GEMMConvOutput(y: y, residual: residual, bias: biasPointer)
+            if Self.readsInputDirectly(s) {
+                runDirect(s, x: x, output)
+            } else if let workspace {
+                let aligned = UnsafeMutableRawPointer(workspace).alignedUp(toMultipleOf: 64)
+                    .assumingMemoryBound(to: Float.self)
+                ImplicitGEMM(conv: self, shape: s, blocking: blocking(s), x: x, output: output,
+                             slabs: aligned).run()
+            }
+        }
+    }
+
+    /// A 1x1, stride-1, unpadded conv: B is the input itself, threads split each product.
+    private func runDirect(_ s: ConvShape3D, x: UnsafePointer<Float>, _ out: GEMMConvOutput) {
+        let cinG = s.inChannels / s.groups, coutG = s.outChannels / s.groups, n = s.outputPlane
+        for image in 0..<s.batch {
+            for g in 0..<s.groups {
+                let xGroup = x + (image * s.inChannels + g * cinG) * s.imagePlane
+                let offset = (image * s.outChannels + g * coutG) * n
+                SGEMM.multiply(packedA: groupWeights[g], b: xGroup, ldb: n, c: out.y + offset, ldc: n,
+                               m: coutG, n: n, k: cinG, epilogue: epilogue(out, group: g, offset: offset, ldr: n),
+                               threads: threads)
+                if let trailing {
+                    DirectElementwise.activation(trailing, out.y + offset, count: coutG * n, out: out.y + offset)
                 }
             }
         }
     }
 
-    /// `[C, *image] -> [C*kd*kh*kw, outPlane]`: row `(c, kd, kh, kw)` holds the input value each output
-    /// position reads through that tap, or 0 in the padding.
-    static func im2col(_ s: ConvShape3D, xGroup: UnsafePointer<Float>, channels: Int, out: UnsafeMutablePointer<Float>) {
-        var row = out
-        let ow = s.output.w, iw = s.image.w
-        for c in 0..<channels {
-            let plane = xGroup + c * s.imagePlane
-            for kd in 0..<s.kernel.d {
-                for kh in 0..<s.kernel.h {
-                    for kw in 0..<s.kernel.w {
-                        let shift = kw * s.dilation.w - s.padding.w
-                        let lo = min(ow, max(0, ceilDiv(-shift, s.stride.w)))
-                        let hi = max(lo, min(ow, ceilDiv(iw - shift, s.stride.w)))
-                        var dst = row
-                        for od in 0..<s.output.d {
-                            let id = od * s.stride.d - s.padding.d + kd * s.dilation.d
-                            for oh in 0..<s.output.h {
-                                let ih = oh * s.stride.h - s.padding.h + kh * s.dilation.h
-                                if id < 0 || id >= s.image.d || ih < 0 || ih >= s.image.h {
-                                    dst.update(repeating: 0, count: ow)
-                                } else {
-                                    let src = plane + (id * s.image.h + ih) * iw + shift
-                                    dst.update(repeating: 0, count: lo)
-                                    if s.stride.w == 1 {
-                                        (dst + lo).update(from: src + lo, count: hi - lo)
-                                    } else {
-                                        for j in lo..<hi { dst[j] = src[j * s.stride.w] }
-                                    }
-                                    (dst + hi).update(repeating: 0, count: ow - hi)
-                                }
-                                dst += ow
-                            }
-                        }
-                        row += s.outputPlane
-                    }
-                }
-            }
-        }
+    /// The store epilogue of group `g`'s output block at `offset` (residual row stride `ldr`).
+    func epilogue(_ out: GEMMConvOutput, group g: Int, offset: Int, ldr: Int) -> SGEMMEpilogue {
+        SGEMMEpilogue(bias: out.bias.map { $0 + g * groupWeights[g].rows },
+                      residual: out.residual.map { $0 + offset }, residualStride: ldr,
+                      activation: storeActivation)
     }
+}
+
+/// Where a GEMM convolution writes, and what its store adds.
+struct GEMMConvOutput: @unchecked Sendable {
+    let y: UnsafeMutablePointer<Float>
+    let residual: UnsafePointer<Float>?
+    let bias: UnsafePointer<Float>?
 }

@@ -1,5 +1,4 @@
 import CKernels
-import Dispatch
 
 /// Packed single-precision matrix multiply with a fused epilogue, on the fastest
 /// micro-kernels this CPU runs (chosen at run time).
@@ -122,7 +121,7 @@ private struct Job: @unchecked Sendable {
         defer { failures.deallocate() }
         failures.initialize(repeating: false)
         let slots = FailureSlots(base: failures.baseAddress!)
-        DispatchQueue.concurrentPerform(iterations: threads) { part in
+        ThreadPool.parallelFor(threads, threads: threads) { part in
             slots.base[part] = run(part: part, of: threads)
         }
         return failures.contains(true)
