@@ -66,12 +66,8 @@ struct GraphBuilder {
         return (name, shape)
     }
 
-    /// Shape inference for one op: the IR's for the ops whose passes exist, the importer's own
-    /// rules for the issue-5 ops still pending there.
+    /// Shape inference for one op (the IR's own shape functions and checks).
     static func infer(_ op: Op, operands: [SymbolicShape]) throws -> (Op, SymbolicShape) {
-        if op.isPendingImplementation {
-            return (op, try FallbackShapes.infer(op, operands: operands))
-        }
-        return try ShapeInference.infer(op, operands: operands)
+        try ShapeInference.infer(op, operands: operands)
     }
 }
