@@ -3,8 +3,8 @@ import Testing
 @testable import ConvRT
 
 /// The fixtures of `Tools/gen_onnx_fixtures.py`: PyTorch exports and hand-written graphs with
-/// their recorded outputs. Each imports to the expected layers; a model whose layers all have
-/// kernels today also runs, planned and on the reference executor, against the recorded output.
+/// their recorded outputs. Each imports to the expected layers and runs, planned and on the
+/// reference executor, against the recorded output.
 @Suite struct ONNXFixtureTests {
     struct Case: Decodable {
         var `case`: String
@@ -65,8 +65,6 @@ import Testing
         #expect(graph.nodes.map(\.op.displayName) == Self.expectedLayers[name], "\(name)")
         #expect(graph.inputs.map(\.name) == [c.input] && graph.outputs == [c.output])
         #expect(graph.inputs[0].shape.contains { $0.value == nil } == c.dynamic)
-        // Until the passes of the issue-5 layers land, those models are checked by their mapping only.
-        guard !graph.nodes.contains(where: { $0.op.isPendingImplementation }) else { return }
         let inferred = try ModelCompiler.loadONNX(contentsOf: url)
         let x = try NPY.read(contentsOf: Self.directory.appendingPathComponent("\(name).in.npy")).tensor
         let expected = try NPY.read(contentsOf: Self.directory.appendingPathComponent("\(name).out.npy")).tensor
