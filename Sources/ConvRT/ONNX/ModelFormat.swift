@@ -16,7 +16,8 @@ public enum ModelFormat: Sendable, Equatable {
         case "pb": return try sniff(url) ?? .convrtProtobuf
         default:
             if let format = try sniff(url) { return format }
-            throw ConvRTError("\(FileAccess.displayName(url)): unknown model format '.\(url.pathExtension)'; expected .convnet, .pb or .onnx")
+            let ext = url.pathExtension.isEmpty ? "(no file extension)" : "'.\(url.pathExtension)'"
+            throw ConvRTError("\(FileAccess.displayName(url)): unknown model format \(ext); expected .convnet, .pb or .onnx")
         }
     }
 
