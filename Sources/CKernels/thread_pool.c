@@ -1,31 +1,39 @@
 // Persistent thread pool (see convrt_pool.h).
 //
-// Each worker owns a ticket; the caller of a loop publishes the loop in `pool.job`, then
-// bumps the tickets of the workers taking part (release). A worker spins on its ticket for
-// a short while after each loop, then sleeps on `pool.wake`; the caller broadcasts only when
-// someone sleeps. Items are claimed with one atomic counter, so a thread slowed by other
-// load on the machine simply takes fewer items. The caller takes items too, then waits
-// (spinning, then on `pool.done`) until every helper has left the loop, after which the job
-// may be overwritten by the next loop.
+// The caller of a loop publishes it in `pool.job`, opens the job's gate (a sequence number,
+// a closed bit and a count of helpers inside, in one atomic word), then bumps the tickets
+// of the workers it asks to help. A worker spins on its ticket for a short while after each
+// loop, then sleeps on `pool.wake` (the caller broadcasts only when someone sleeps). A woken
+// worker enters the job through the gate only while it is open, then claims items from one
+// atomic counter, so a thread slowed by other load on the machine simply takes fewer items.
+// The caller takes items too; when none are left it closes the gate and waits (spinning,
+// then on `pool.done`) only for the helpers that entered: a helper the OS has not run yet
+// costs the loop nothing, and finds the gate closed when it does run. Once no helper is
+// inside a closed gate, the job may be overwritten by the next loop.
 #include "convrt_pool.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <time.h>
 
 #define POOL_MAX_WORKERS 255
 #define POOL_SPIN_NS 100000L  // how long an idle thread polls before it sleeps
 
+// The gate: bits 0-31 helpers inside, bit 32 closed, bits 33-63 the job's sequence number.
+#define GATE_INSIDE 0xffffffffull
+#define GATE_CLOSED (1ull << 32)
+#define GATE_SEQ_SHIFT 33
+
 typedef struct {
     convrt_pool_body body;
     void *context;
     size_t count;
-    _Atomic size_t next;    // the next unclaimed item
-    _Atomic size_t active;  // helpers still inside the loop
+    _Atomic size_t next;  // the next unclaimed item
 } pool_job;
 
 typedef struct {
-    _Alignas(64) _Atomic unsigned long ticket;  // bumped when this worker has a loop to join
+    _Alignas(64) _Atomic uint64_t ticket;  // the sequence number of the last job offered to it
 } worker_slot;
 
 static struct {
@@ -36,6 +44,8 @@ static struct {
     size_t workers;          // started so far; worker w (1-based) owns slots[w]
     size_t sleepers;
     int caller_waiting;
+    uint64_t seq;            // the last job's sequence number (written under region)
+    _Alignas(64) _Atomic uint64_t gate;
     pool_job job;
     worker_slot slots[POOL_MAX_WORKERS + 1];
 } pool = {
@@ -43,6 +53,7 @@ static struct {
     .wake = PTHREAD_COND_INITIALIZER,
     .done = PTHREAD_COND_INITIALIZER,
     .region = PTHREAD_MUTEX_INITIALIZER,
+    .gate = GATE_CLOSED,
 };
 
 // Set on pool workers, and on a caller while its loop runs: a loop started there is nested.
@@ -81,9 +92,30 @@ static void run_items(pool_job *job, size_t worker) {
     }
 }
 
+// Enters job `seq` if its gate is still open; returns whether it did.
+static int enter(uint64_t seq) {
+    uint64_t g = atomic_load_explicit(&pool.gate, memory_order_relaxed);
+    for (;;) {
+        if ((g >> GATE_SEQ_SHIFT) != seq || (g & GATE_CLOSED)) return 0;
+        if (atomic_compare_exchange_weak_explicit(&pool.gate, &g, g + 1, memory_order_acquire,
+                                                  memory_order_relaxed))
+            return 1;
+    }
+}
+
+static void leave(void) {
+    const uint64_t g = atomic_fetch_sub_explicit(&pool.gate, 1, memory_order_release) - 1;
+    if ((g & GATE_CLOSED) && (g & GATE_INSIDE) == 0) {
+        // The last helper out of a closed job: wake the caller if it went to sleep.
+        pthread_mutex_lock(&pool.lock);
+        if (pool.caller_waiting) pthread_cond_signal(&pool.done);
+        pthread_mutex_unlock(&pool.lock);
+    }
+}
+
 typedef struct {
     const worker_slot *slot;
-    unsigned long seen;
+    uint64_t seen;
 } ticket_wait;
 
 static int ticket_moved(const void *arg) {
@@ -106,13 +138,9 @@ static void *worker_main(void *arg) {
             pthread_mutex_unlock(&pool.lock);
         }
         wait.seen = atomic_load_explicit(&wait.slot->ticket, memory_order_acquire);
+        if (!enter(wait.seen)) continue;  // too late: the caller finished without us
         run_items(&pool.job, id);
-        if (atomic_fetch_sub_explicit(&pool.job.active, 1, memory_order_acq_rel) == 1) {
-            // The last helper out: wake the caller if it went to sleep.
-            pthread_mutex_lock(&pool.lock);
-            if (pool.caller_waiting) pthread_cond_signal(&pool.done);
-            pthread_mutex_unlock(&pool.lock);
-        }
+        leave();
     }
     return NULL;
 }
@@ -137,9 +165,9 @@ static size_t ensure_workers(size_t wanted) {
     return have;
 }
 
-static int helpers_done(const void *arg) {
+static int helpers_out(const void *arg) {
     (void)arg;
-    return atomic_load_explicit(&pool.job.active, memory_order_acquire) == 0;
+    return (atomic_load_explicit(&pool.gate, memory_order_acquire) & GATE_INSIDE) == 0;
 }
 
 static void run_serially(size_t count, convrt_pool_body body, void *context) {
@@ -165,14 +193,16 @@ void convrt_pool_parallel_for(size_t count, size_t threads, convrt_pool_body bod
         run_serially(count, body, context);
         return;
     }
+    // The previous job's gate is closed with nobody inside: the job is free to rewrite.
     pool_job *job = &pool.job;
     job->body = body;
     job->context = context;
     job->count = count;
     atomic_store_explicit(&job->next, 0, memory_order_relaxed);
-    atomic_store_explicit(&job->active, helpers, memory_order_relaxed);
+    const uint64_t seq = ++pool.seq & ((1ull << (64 - GATE_SEQ_SHIFT)) - 1);
+    atomic_store_explicit(&pool.gate, seq << GATE_SEQ_SHIFT, memory_order_release);
     for (size_t w = 1; w <= helpers; w++)
-        atomic_fetch_add_explicit(&pool.slots[w].ticket, 1, memory_order_release);
+        atomic_store_explicit(&pool.slots[w].ticket, seq, memory_order_release);
     pthread_mutex_lock(&pool.lock);
     if (pool.sleepers > 0) pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.lock);
@@ -180,10 +210,12 @@ void convrt_pool_parallel_for(size_t count, size_t threads, convrt_pool_body bod
     inside_loop = 1;
     run_items(job, 0);
     inside_loop = 0;
-    if (!spin_until(helpers_done, NULL)) {
+    // Every item is claimed: no one else may enter; wait for those inside to finish theirs.
+    atomic_fetch_or_explicit(&pool.gate, GATE_CLOSED, memory_order_acq_rel);
+    if (!spin_until(helpers_out, NULL)) {
         pthread_mutex_lock(&pool.lock);
         pool.caller_waiting = 1;
-        while (!helpers_done(NULL)) pthread_cond_wait(&pool.done, &pool.lock);
+        while (!helpers_out(NULL)) pthread_cond_wait(&pool.done, &pool.lock);
         pool.caller_waiting = 0;
         pthread_mutex_unlock(&pool.lock);
     }

@@ -22,8 +22,8 @@ struct ColumnBlocking: Equatable {
     let slabStride: Int
     /// Parts each block's rows (output channels) are split into; > 1 only when `shared`.
     let rowParts: Int
-    /// Few blocks: the blocks' whole (all K) slabs are gathered first, threads sharing the
-    /// K blocks, then threads share each slab's output rows. Otherwise a thread takes a block
+    /// Too few panels to share out by blocks: the blocks' whole (all K) slabs are gathered
+    /// first, threads sharing the K blocks, then threads share each slab's output rows. Otherwise a thread takes a block
     /// and, K block by K block, gathers its rows into the thread's slab and multiplies them.
     let shared: Bool
     /// Floats of one slab: `kc` rows, or all K rows when `shared`, of `slabStride`.
@@ -65,7 +65,11 @@ struct ColumnBlocking: Equatable {
         slabStride = (widest % 2 == 0 ? widest + 1 : widest) * panelWidth
         let rowPanels = (coutG + tile.rows - 1) / tile.rows
         let items = imageGroups * blocks
-        shared = threads > 1 && items > 0 && items < 4 * threads && rowPanels >= 2 && items * k * slabStride <= Self.sharedLimit
+        // Threads taking whole blocks leave some idle when the panels do not share out well
+        // (3 panels on 2 threads: 75% busy); then they share output rows instead.
+        let allPanels = imageGroups * panels, perThread = (allPanels + threads - 1) / threads
+        let busy = Double(allPanels) / Double(max(threads * perThread, 1))
+        shared = threads > 1 && items > 0 && busy < 0.85 && rowPanels >= 2 && items * k * slabStride <= Self.sharedLimit
         rowParts = shared ? min(rowPanels, (4 * threads + items - 1) / items) : 1
         slabFloats = (shared ? k : self.kc) * slabStride
         slabCount = shared ? items : threads
