@@ -7,7 +7,7 @@ import CKernels
 /// row of vectors over every (input channel, tap). No im2col; 1-D, 2-D and 3-D alike.
 ///
 /// Bias, ReLU/clamp/LeakyReLU and the residual are applied in the kernel's store; other
-/// activations run afterwards over each worker's items.
+/// activations run right after each item, while its output is still in cache.
 struct DepthwiseConv: @unchecked Sendable {
     /// Weights in the kernel's tile order, packed once when the plan is made.
     let packedWeights: [Float]
@@ -105,17 +105,23 @@ struct DepthwiseConv: @unchecked Sendable {
         // Empty problems never reach a kernel (the executor skips empty outputs).
         guard let plan = plan(s) else { return }
         let items = plan.items, workers = min(threads, items)
+        // Each worker prepares its scratch on its first item (items are claimed dynamically,
+        // so a worker that starts late simply takes fewer).
+        var prepared = [Bool](repeating: false, count: workers)
         packedWeights.withUnsafeBufferPointer { w in
             bias.withOptionalPointer { b in
                 let e = convrt_dwconv_epilogue(bias: b, residual: kernelAddsResidual ? residual : nil, pre: pre, post: post)
                 withUnsafePointer(to: plan) { p in
                     withUnsafePointer(to: e) { e in
-                        ThreadPool.parallelFor(workers, threads: workers) { worker in
-                            let first = worker * items / workers, end = (worker + 1) * items / workers
-                            let mine = scratch + worker * plan.scratch_floats
-                            convrt_dwconv_run(p, w.baseAddress!, x, y, e, first, end, mine)
-                            if let trailing {
-                                for item in first..<end { finish(trailing, plan: p, item: item, residual: residual, y: y) }
+                        prepared.withUnsafeMutableBufferPointer { prepared in
+                            ThreadPool.parallelFor(items, threads: workers) { item, worker in
+                                let mine = scratch + worker * plan.scratch_floats
+                                if !prepared[worker] {
+                                    convrt_dwconv_prepare(p, mine)
+                                    prepared[worker] = true
+                                }
+                                convrt_dwconv_run(p, w.baseAddress!, x, y, e, item, item + 1, mine)
+                                if let trailing { finish(trailing, plan: p, item: item, residual: residual, y: y) }
                             }
                         }
                     }
