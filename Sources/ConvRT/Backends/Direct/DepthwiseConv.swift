@@ -59,6 +59,14 @@ struct DepthwiseConv: @unchecked Sendable {
             trailing = nil
         }
         self.isa = isa
+        let k = [Int](repeating: 1, count: max(0, 3 - a.kernelSize.count)) + a.kernelSize
+        let last = a.kernelSize.count - 1
+        if inPerGroup == 1, k.count == 3, k[0] == 1, k[1] == k[2], [3, 5, 7].contains(k[2]), last >= 0,
+           a.stride[last] <= 2, a.dilation[last] == 1 {
+            squareKernel = (k[2], a.stride[last])
+        } else {
+            squareKernel = nil
+        }
         self.threads = max(threads, 1)
     }
 
@@ -77,8 +85,17 @@ struct DepthwiseConv: @unchecked Sendable {
         }
     }
 
-    /// The kernel's name for `convrt inspect`, e.g. `dwconv_avx2`.
-    var kernelName: String { String(cString: convrt_dwconv_kernel_name(isa.cValue)) }
+    /// The kernel's name for `convrt inspect`: `dwconv3x3s1_avx2` for the compiled-geometry
+    /// depthwise kernels (2-D K x K, K = 3, 5, 7, stride_w 1 or 2, dilation_w 1), else
+    /// `dwconv_avx2` (tiles of up to 4 channels x a row of vectors, any geometry).
+    var kernelName: String {
+        let name = String(cString: convrt_dwconv_kernel_name(isa.cValue))
+        guard let square = squareKernel, let suffix = name.split(separator: "_").last else { return name }
+        return "dwconv\(square.k)x\(square.k)s\(square.stride)_\(suffix)"
+    }
+    /// Kernel size and stride of the compiled-geometry kernel this conv runs, if any (the
+    /// same test as the C driver's `square_kernel`).
+    let squareKernel: (k: Int, stride: Int)?
 
     /// How the kernels cut up this shape; nil only for an empty problem.
     func plan(_ s: ConvShape3D) -> convrt_dwconv_plan? {
