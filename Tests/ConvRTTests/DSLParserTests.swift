@@ -218,7 +218,7 @@ import Testing
         #expect(closestMatch("relu", in: ops) == "ReLU")
         #expect(closestMatch("ConvTranpose2d", in: ops) == "ConvTranspose2d")
         #expect(closestMatch("LSTM", in: ops) == nil)
-        #expect(closestMatch("MaxPool2d", in: ops) == nil)
+        #expect(closestMatch("MaxPool2D", in: ops) == "MaxPool2d")
         let keys = ["in_channels", "out_channels", "kernel_size", "stride", "padding", "padding_mode"]
         #expect(closestMatch("kernel", in: keys) == "kernel_size")
         #expect(closestMatch("strides", in: keys) == "stride")

@@ -25,6 +25,7 @@ struct LayerSpec: Sendable {
 enum LayerTable {
     static let specs: [LayerSpec] = ConvLayers.specs + NormLayers.specs + [unfold, fold]
         + ActivationLayers.specs + [add, identity] + TensorLayers.specs
+        + PoolingLayers.specs + PadLayers.specs + [UpsampleLayer.spec]
 
     private static let byName: [String: LayerSpec] =
         Dictionary(specs.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })

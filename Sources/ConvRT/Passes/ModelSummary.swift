@@ -82,8 +82,7 @@ public struct ModelSummary: Sendable {
         case .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .slice, .gather,
              .softmax, .reduceMean, .constant:
             return tensorAttributes(of: op)
-        case .pool, .adaptivePool, .pad, .resize:
-            return ""
+        case .pool, .adaptivePool, .pad, .resize: return SpatialLayerSummary.attributes(of: op)
         }
     }
 
@@ -124,8 +123,7 @@ public struct ModelSummary: Sendable {
             return [inCount]
         case .concat, .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .slice, .gather, .constant:
             return [0]
-        case .pool, .adaptivePool, .pad, .resize:
-            return nil
+        case .pool, .adaptivePool, .pad, .resize: return SpatialLayerSummary.flopFactors(op, inCount: inCount, outCount: outCount)
         }
     }
 

@@ -70,8 +70,10 @@ public enum ShapeInference {
         case .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .slice, .gather,
              .softmax, .reduceMean, .constant:
             return try TensorShapeFunctions.infer(op, operands: operands)
-        case .pool, .adaptivePool, .pad, .resize:
-            throw ConvRTError("\(op.displayName) is not supported yet")
+        case .pool(let a): return (op, try PoolShapeFunction(attributes: a, input: operands[0]).infer())
+        case .adaptivePool(let a): let (r, s) = try AdaptivePoolShapeFunction(attributes: a, input: operands[0]).infer(); return (.adaptivePool(r), s)
+        case .pad(let p): return (op, try PadShapeFunction.infer(p, input: operands[0]))
+        case .resize(let a): let (r, s) = try ResizeShapeFunction(attributes: a, input: operands[0]).infer(); return (.resize(r), s)
         }
     }
 

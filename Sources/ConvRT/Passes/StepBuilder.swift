@@ -33,8 +33,7 @@ enum StepBuilder {
         case .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .slice, .gather,
              .softmax, .reduceMean, .constant:
             return .tensor(try TensorLayerKernel(node, weights: weights))
-        case .pool, .adaptivePool, .pad, .resize:
-            throw ConvRTError("\(node.op.displayName) is not supported yet", context: node.label, at: node.location)
+        case .pool, .adaptivePool, .pad, .resize: return .layer(try SpatialLayerKernel(node.op))
         }
     }
 

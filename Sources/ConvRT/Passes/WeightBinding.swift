@@ -146,6 +146,14 @@ public enum WeightBinding {
         return weights
     }
 
+    /// The float32 bytes of every parameter the graph's layers need (saturating, never trapping).
+    static func parameterBytes(of graph: Graph) -> Int {
+        parameters(of: graph).reduce(0) { total, spec in
+            let bytes = Limits.product(spec.shape + [4]) ?? Int.max
+            return total.addingReportingOverflow(bytes).overflow ? Int.max : total + bytes
+        }
+    }
+
     /// Checks that a graph carries exactly the parameters its layers need (e.g. one read from a `.pb`).
     public static func validate(_ graph: Graph, file: String) throws {
         let specs = parameters(of: graph)

@@ -36,13 +36,15 @@ public enum StepKernel: Sendable {
     /// Linear, MatMul, Sub/Mul/Div, Concat, Flatten/Reshape/Squeeze/Unsqueeze, Transpose, Slice,
     /// Gather, Softmax/LogSoftmax, ReduceMean, Constant.
     case tensor(TensorLayerKernel)
+    /// Pooling, adaptive pooling, padding or resizing.
+    case layer(SpatialLayerKernel)
 
     /// Whether output element `i` depends only on input element `i` (so it may overwrite its input).
     var isElementwise: Bool {
         switch self {
         case .channelAffine, .activation, .copy: return true
         case .tensor(let k): return k.isView
-        case .add, .conv, .unfold, .fold, .batchStatisticsNorm: return false
+        case .add, .conv, .unfold, .fold, .batchStatisticsNorm, .layer: return false
         }
     }
 }

@@ -113,6 +113,8 @@ enum PlanExecutor {
             if UnsafePointer(out) != x[0] { out.update(from: x[0], count: outShape.reduce(1, *)) }
         case .tensor(let k):
             k.run(x, shapes: step.inputs.map { plan.shapes[$0] ?? [] }, out: out, outShape: outShape)
+        case .layer(let kernel):
+            kernel.run(x[0], inShape: inShape, out: out, outShape: outShape)
         }
     }
 
