@@ -65,10 +65,11 @@ int convrt_dwconv_plan_make(convrt_isa isa, const convrt_dwconv_shape *shape, si
     // Whole vectors of output columns, plus the furthest tap's shift.
     plan->row_len = ceil_div(s->out[2], set->w) * set->w + (s->kernel[2] - 1) * s->dilation[2] / s->stride[2];
     plan->row_stride = s->stride[2] * plan->row_len;
-    // Bands: whole planes unless more items are needed to share among threads or a
+    // Bands: whole planes unless more items are needed to share among threads (8 per
+    // thread: claimed dynamically, they even out threads that start late) or a
     // band would not fit in about 256 KiB. Depth is split first; rows only once
     // bands are single depth slices (so a band's output is contiguous per channel).
-    const size_t target = threads > 1 ? 4 * threads : 1, cap = (size_t)1 << 16;
+    const size_t target = threads > 1 ? 8 * threads : 1, cap = (size_t)1 << 16;
     const size_t base = s->batch * s->groups;
     size_t bd = s->out[0], bh = s->out[1];
     for (;;) {
@@ -194,19 +195,39 @@ static void *align_up(void *p, size_t alignment) {
     return (void *)(((uintptr_t)p + alignment - 1) & ~(uintptr_t)(alignment - 1));
 }
 
+/// A worker's scratch: tap offsets, phase spans, then the band (64-byte aligned).
+typedef struct {
+    ptrdiff_t *off;
+    dwconv_phase_span *phases;
+    float *band;
+} scratch_parts;
+
+static scratch_parts scratch_at(const convrt_dwconv_plan *plan, float *scratch) {
+    scratch_parts p;
+    p.off = align_up(scratch, sizeof(ptrdiff_t));
+    p.phases = (dwconv_phase_span *)(p.off + plan->taps);
+    p.band = align_up(p.phases + plan->s.stride[2], 64);
+    return p;
+}
+
+void convrt_dwconv_prepare(const convrt_dwconv_plan *plan, float *scratch) {
+    const scratch_parts p = scratch_at(plan, scratch);
+    tap_offsets(plan, p.off);
+    for (size_t phase = 0; phase < plan->s.stride[2]; phase++) p.phases[phase] = phase_at(plan, phase);
+    // Padding columns stay zero from here on: rows only ever write their input span.
+    memset(p.band, 0, plan->s.cin_g * plan->channel_floats * sizeof(float));
+}
+
 int convrt_dwconv_run(const convrt_dwconv_plan *plan, const float *packed, const float *x, float *y,
                       const convrt_dwconv_epilogue *e, size_t item_begin, size_t item_end,
                       float *scratch) {
     const dwconv_kernel_set *set = usable_set((convrt_isa)plan->isa);
     if (!set) return -1;
     const convrt_dwconv_shape *s = &plan->s;
-    ptrdiff_t *off = align_up(scratch, sizeof(ptrdiff_t));
-    tap_offsets(plan, off);
-    dwconv_phase_span *phases = (dwconv_phase_span *)(off + plan->taps);
-    for (size_t phase = 0; phase < s->stride[2]; phase++) phases[phase] = phase_at(plan, phase);
-    float *band = align_up(phases + s->stride[2], 64);
-    // Padding columns stay zero from here on: rows only ever write their input span.
-    memset(band, 0, s->cin_g * plan->channel_floats * sizeof(float));
+    const scratch_parts parts = scratch_at(plan, scratch);
+    const ptrdiff_t *off = parts.off;
+    const dwconv_phase_span *phases = parts.phases;
+    float *band = parts.band;
     const size_t out_plane = s->out[0] * s->out[1] * s->out[2];
     const size_t cout = s->groups * s->cout_g;
     dwconv_args a;

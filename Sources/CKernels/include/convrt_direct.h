@@ -78,10 +78,14 @@ int convrt_dwconv_plan_make(convrt_isa isa, const convrt_dwconv_shape *shape, si
 void convrt_dwconv_pack_weights(size_t groups, size_t cin_g, size_t cout_g, size_t taps,
                                 const float *weights, float *packed);
 
+/// Makes `scratch` (plan->scratch_floats floats, one per concurrent caller) ready for
+/// convrt_dwconv_run: tap offsets, and a band whose padding is zero. Once per worker and plan.
+void convrt_dwconv_prepare(const convrt_dwconv_plan *plan, float *scratch);
+
 /// Computes items [item_begin, item_end) of y = epilogue(conv(x, w)).
 /// x: [batch, groups * cin_g, in...]; y: [batch, groups * cout_g, out...];
-/// `packed` from convrt_dwconv_pack_weights; `scratch` holds plan->scratch_floats floats
-/// (one per concurrent caller). Returns 0.
+/// `packed` from convrt_dwconv_pack_weights; `scratch` prepared by convrt_dwconv_prepare for
+/// this plan, used by one caller at a time (its band rows are overwritten). Returns 0.
 int convrt_dwconv_run(const convrt_dwconv_plan *plan, const float *packed, const float *x, float *y,
                       const convrt_dwconv_epilogue *epilogue, size_t item_begin, size_t item_end,
                       float *scratch);

@@ -7,7 +7,7 @@ import CKernels
 /// row of vectors over every (input channel, tap). No im2col; 1-D, 2-D and 3-D alike.
 ///
 /// Bias, ReLU/clamp/LeakyReLU and the residual are applied in the kernel's store; other
-/// activations run afterwards over each worker's items.
+/// activations run right after each item, while its output is still in cache.
 struct DepthwiseConv: @unchecked Sendable {
     /// Weights in the kernel's tile order, packed once when the plan is made.
     let packedWeights: [Float]
@@ -59,6 +59,14 @@ struct DepthwiseConv: @unchecked Sendable {
             trailing = nil
         }
         self.isa = isa
+        let k = [Int](repeating: 1, count: max(0, 3 - a.kernelSize.count)) + a.kernelSize
+        let last = a.kernelSize.count - 1
+        if inPerGroup == 1, k.count == 3, k[0] == 1, k[1] == k[2], [3, 5, 7].contains(k[2]), last >= 0,
+           a.stride[last] <= 2, a.dilation[last] == 1 {
+            squareKernel = (k[2], a.stride[last])
+        } else {
+            squareKernel = nil
+        }
         self.threads = max(threads, 1)
     }
 
@@ -77,8 +85,17 @@ struct DepthwiseConv: @unchecked Sendable {
         }
     }
 
-    /// The kernel's name for `convrt inspect`, e.g. `dwconv_avx2`.
-    var kernelName: String { String(cString: convrt_dwconv_kernel_name(isa.cValue)) }
+    /// The kernel's name for `convrt inspect`: `dwconv3x3s1_avx2` for the compiled-geometry
+    /// depthwise kernels (2-D K x K, K = 3, 5, 7, stride_w 1 or 2, dilation_w 1), else
+    /// `dwconv_avx2` (tiles of up to 4 channels x a row of vectors, any geometry).
+    var kernelName: String {
+        let name = String(cString: convrt_dwconv_kernel_name(isa.cValue))
+        guard let square = squareKernel, let suffix = name.split(separator: "_").last else { return name }
+        return "dwconv\(square.k)x\(square.k)s\(square.stride)_\(suffix)"
+    }
+    /// Kernel size and stride of the compiled-geometry kernel this conv runs, if any (the
+    /// same test as the C driver's `square_kernel`).
+    let squareKernel: (k: Int, stride: Int)?
 
     /// How the kernels cut up this shape; nil only for an empty problem.
     func plan(_ s: ConvShape3D) -> convrt_dwconv_plan? {
@@ -105,17 +122,23 @@ struct DepthwiseConv: @unchecked Sendable {
         // Empty problems never reach a kernel (the executor skips empty outputs).
         guard let plan = plan(s) else { return }
         let items = plan.items, workers = min(threads, items)
+        // Each worker prepares its scratch on its first item (items are claimed dynamically,
+        // so a worker that starts late simply takes fewer).
+        var prepared = [Bool](repeating: false, count: workers)
         packedWeights.withUnsafeBufferPointer { w in
             bias.withOptionalPointer { b in
                 let e = convrt_dwconv_epilogue(bias: b, residual: kernelAddsResidual ? residual : nil, pre: pre, post: post)
                 withUnsafePointer(to: plan) { p in
                     withUnsafePointer(to: e) { e in
-                        ThreadPool.parallelFor(workers, threads: workers) { worker in
-                            let first = worker * items / workers, end = (worker + 1) * items / workers
-                            let mine = scratch + worker * plan.scratch_floats
-                            convrt_dwconv_run(p, w.baseAddress!, x, y, e, first, end, mine)
-                            if let trailing {
-                                for item in first..<end { finish(trailing, plan: p, item: item, residual: residual, y: y) }
+                        prepared.withUnsafeMutableBufferPointer { prepared in
+                            ThreadPool.parallelFor(items, threads: workers) { item, worker in
+                                let mine = scratch + worker * plan.scratch_floats
+                                if !prepared[worker] {
+                                    convrt_dwconv_prepare(p, mine)
+                                    prepared[worker] = true
+                                }
+                                convrt_dwconv_run(p, w.baseAddress!, x, y, e, item, item + 1, mine)
+                                if let trailing { finish(trailing, plan: p, item: item, residual: residual, y: y) }
                             }
                         }
                     }
