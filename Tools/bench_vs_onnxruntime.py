@@ -45,12 +45,23 @@ CASES = {
                        dict(in_channels=128, out_channels=64, kernel_size=4, stride=2, padding=1)),
     "ct3d_2s2_64": ("ConvTranspose3d", [1, 64, 8, 16, 16],
                     dict(in_channels=64, out_channels=32, kernel_size=2, stride=2)),
+    # Pooling, padding and resizing (not in the anchor table; run them with --cases).
+    "maxpool_3x3s2_64_112": ("MaxPool2d", [1, 64, 112, 112], dict(kernel_size=3, stride=2, padding=1)),
+    "avgpool_2x2_256_28": ("AvgPool2d", [1, 256, 28, 28], dict(kernel_size=2, stride=2)),
+    "gap_512_7": ("AdaptiveAvgPool2d", [1, 512, 7, 7], dict(output_size=1)),
+    "gap_1280_7": ("AdaptiveAvgPool2d", [1, 1280, 7, 7], dict(output_size=1)),
+    "up_bilinear_64_56": ("Upsample", [1, 64, 56, 56], dict(scale_factor=2, mode="bilinear", align_corners=True)),
+    "up_nearest_64_56": ("Upsample", [1, 64, 56, 56], dict(scale_factor=2, mode="nearest")),
+    "reflectpad_64_56": ("ReflectionPad2d", [1, 64, 56, 56], dict(padding=1)),
 }
+ANCHORS = list(CASES)[:12]
 
 
 def dsl_value(v):
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, str):
+        return '"' + v + '"'
     return str(v)
 
 
@@ -108,7 +119,7 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--convrt", default=".build/release/convrt")
     p.add_argument("--threads", default="1,2")
-    p.add_argument("--cases", default=",".join(CASES))
+    p.add_argument("--cases", default=",".join(ANCHORS))
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--iterations", type=int, default=50)
     p.add_argument("--warmup", type=int, default=10)

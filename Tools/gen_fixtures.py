@@ -48,7 +48,15 @@ torch.set_num_threads(1)
 CONV_OPS = {f"{p}{k}{n}d" for p in ("", "Lazy") for k in ("Conv", "ConvTranspose") for n in (1, 2, 3)}
 BN_OPS = {f"{p}BatchNorm{n}d" for p in ("", "Lazy") for n in (1, 2, 3)}
 ACTIVATION_OPS = {"ReLU", "ReLU6", "LeakyReLU", "Hardtanh", "Sigmoid", "Tanh", "SiLU", "Hardswish", "GELU"}
-OPS = CONV_OPS | BN_OPS | ACTIVATION_OPS | {"Unfold", "Fold", "Add", "Identity"}
+TENSOR_OPS = {"Linear", "LazyLinear", "Flatten", "Concat", "Softmax", "LogSoftmax", "Dropout", "Dropout1d", "Dropout2d",
+              "Dropout3d", "Sub", "Mul", "Div", "Hardsigmoid"}
+# Layers that are torch functions, not modules: `name = Op(a, b, key=value)` is `FUNCTIONS[Op](a, b, key=value)`.
+FUNCTIONS = {"Add": torch.add, "Sub": torch.sub, "Mul": torch.mul, "Div": torch.div,
+             "Concat": lambda *xs, dim=0: torch.cat(xs, dim=dim)}
+SPATIAL_OPS = ({f"{k}Pool{n}d" for k in ("Max", "Avg", "AdaptiveMax", "AdaptiveAvg") for n in (1, 2, 3)}
+               | {f"{k}Pad{n}d" for k in ("Zero", "Constant", "Reflection", "Replication", "Circular") for n in (1, 2, 3)}
+               | {"Upsample"})
+OPS = CONV_OPS | BN_OPS | ACTIVATION_OPS | TENSOR_OPS | SPATIAL_OPS | {"Unfold", "Fold", "Add", "Identity"}
 NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
 
 
@@ -173,7 +181,7 @@ def build(model: Model) -> dict[str, Built]:
                 mge = True
             if "ConvTranspose" in layer.op and "output_size" in kw:
                 fwd["output_size"] = list(kw.pop("output_size"))
-        if layer.op == "Add":
+        if layer.op in FUNCTIONS:
             module = None
         elif layer.op == "Identity":  # nn.Identity(*args, **kwargs): positionals after the input too
             module = nn.Identity(*[ast.literal_eval(a) for a in layer.args[1:]], **kw)
@@ -191,7 +199,10 @@ def run(model: Model, built: dict[str, Built], inputs: dict[str, torch.Tensor]) 
     for layer in model.layers:
         b = built[layer.name]
         xs = [env[a] for a in (layer.args[:1] if layer.op == "Identity" else layer.args)]
-        env[layer.name] = torch.add(*xs) if layer.op == "Add" else b.module(*xs, **b.forward_kwargs)
+        if layer.op in FUNCTIONS:
+            env[layer.name] = FUNCTIONS[layer.op](*xs, **layer.kwargs)
+        else:
+            env[layer.name] = b.module(*xs, **b.forward_kwargs)
     return {o: env[o] for o in model.outputs}
 
 
@@ -252,7 +263,7 @@ def load_weights(built: dict[str, Built], arrays: dict[str, np.ndarray]) -> None
 
 # ----------------------------------------------------------------------------- files
 def save_npy(path, a: np.ndarray) -> None:
-    np.save(path, np.ascontiguousarray(a))
+    np.save(path, np.array(a, order="C"))  # (np.ascontiguousarray turns a 0-d array into 1-d)
 
 
 def save_npz(path, arrays: dict[str, np.ndarray]) -> None:
@@ -859,6 +870,534 @@ def batch_norm_net_cases() -> list[Case]:
     return c
 
 
+def tensor_cases() -> list[Case]:
+    """Linear, Flatten, Concat, Softmax, LogSoftmax, Dropout*, Sub/Mul/Div and Hardsigmoid, one layer each."""
+    c = []
+
+    def one(name, op, shape, layer="y", scale=1.0, **kw):
+        c.append(single(name, op, shape, layer=layer, scale=scale, **kw))
+
+    def multi(name, op, shapes, scale=1.0, **kw):
+        names = [chr(ord("a") + i) for i in range(len(shapes))]
+        model = Model([(n, list(s)) for n, s in zip(names, shapes)], [Layer("y", op, names, kw)], ["y"])
+        c.append(Case(name, model, dict(zip(names, map(tuple, shapes))), scale))
+
+    one("linear", "Linear", (3, 5), in_features=5, out_features=4)
+    one("linear_nobias", "Linear", (3, 5), in_features=5, out_features=4, bias=False)
+    one("linear_1d_input", "Linear", (5,), in_features=5, out_features=3)
+    one("linear_3d_input", "Linear", (2, 3, 5), in_features=5, out_features=4)
+    one("linear_batch0", "Linear", (0, 5), in_features=5, out_features=4)
+    one("linear_in0", "Linear", (2, 0), in_features=0, out_features=3)
+    # SGEMM tile remainders on every side (rows 7, out 37, in 70).
+    one("linear_tiles", "Linear", (7, 70), in_features=70, out_features=37)
+    one("linear_tiles_nobias", "Linear", (13, 33), in_features=33, out_features=17, bias=False)
+    one("lazylinear", "LazyLinear", (2, 4, 7), out_features=6)
+    one("lazylinear_1d_input", "LazyLinear", (9,), out_features=2, bias=False)
+    one("flatten", "Flatten", (2, 3, 4, 5))
+    one("flatten_start0", "Flatten", (2, 3, 4), start_dim=0)
+    one("flatten_middle", "Flatten", (2, 3, 4, 5), start_dim=1, end_dim=2)
+    one("flatten_negative_dims", "Flatten", (2, 3, 4, 5), start_dim=-3, end_dim=-2)
+    one("flatten_one_dim", "Flatten", (2, 3, 4), start_dim=2, end_dim=2)
+    one("flatten_0d_input", "Flatten", (), start_dim=0)
+    one("flatten_batch0", "Flatten", (0, 3, 4))
+    multi("concat_dim1", "Concat", [(2, 3, 4), (2, 1, 4), (2, 5, 4)], dim=1)
+    multi("concat_default_dim", "Concat", [(2, 3), (4, 3)])
+    multi("concat_last_dim", "Concat", [(2, 3, 2, 2), (2, 3, 2, 5)], dim=-1)
+    multi("concat_with_empty", "Concat", [(2, 0, 3), (2, 4, 3)], dim=1)
+    multi("concat_single", "Concat", [(3, 4)], dim=0)
+    one("softmax_dim1", "Softmax", (3, 10), dim=1)
+    one("softmax_channels", "Softmax", (2, 4, 3, 5), dim=1)
+    one("softmax_last_dim", "Softmax", (2, 4, 3, 5), dim=-1)
+    one("softmax_dim0", "Softmax", (4, 3), dim=0)
+    one("softmax_1d_input", "Softmax", (7,), dim=0)
+    one("softmax_0d_input", "Softmax", (), dim=-1)
+    one("softmax_wide", "Softmax", (3, 20), scale=30.0, dim=1)
+    one("logsoftmax_dim1", "LogSoftmax", (3, 10), dim=1)
+    one("logsoftmax_channels", "LogSoftmax", (2, 4, 3, 5), dim=1)
+    one("logsoftmax_wide", "LogSoftmax", (2, 6, 7), scale=30.0, dim=-2)
+    one("dropout", "Dropout", (2, 3, 4))
+    one("dropout_p0", "Dropout", (2, 3), p=0.0)
+    one("dropout_p1_inplace", "Dropout", (2, 3), p=1, inplace=True)
+    one("dropout1d", "Dropout1d", (2, 3, 5), p=0.3)
+    one("dropout2d", "Dropout2d", (2, 3, 4, 4), p=0.1)
+    one("dropout3d", "Dropout3d", (1, 2, 3, 4, 4), p=0.9)
+    multi("mul", "Mul", [(2, 3, 4), (2, 3, 4)])
+    multi("mul_broadcast_channels", "Mul", [(2, 3, 4, 5), (3, 1, 1)])
+    multi("mul_broadcast_both", "Mul", [(2, 1, 4), (3, 1)])
+    multi("sub", "Sub", [(2, 3, 4), (2, 3, 4)])
+    multi("sub_broadcast_first", "Sub", [(1, 4), (3, 2, 4)])
+    multi("sub_broadcast_scalar_like", "Sub", [(2, 3), (1,)])
+    multi("div", "Div", [(2, 3, 4), (2, 3, 4)])
+    multi("div_broadcast_rows", "Div", [(3, 4, 5), (4, 1)])
+    one("hardsigmoid", "Hardsigmoid", (2, 3, 4, 5), scale=4.0)
+    one("hardsigmoid_inplace", "Hardsigmoid", (17,), scale=4.0, inplace=True)
+    repeat = Model([("x", [2, 3, 4])], [Layer("y", "Concat", ["x", "x", "x"], dict(dim=2))], ["y"])
+    c.append(Case("concat_repeat", repeat, {"x": (2, 3, 4)}))
+    return c
+
+
+def tensor_net_cases() -> list[Case]:
+    c = []
+
+    def net(name, inputs, layers, outputs, shapes=None, scale=1.0):
+        model = Model([(n, list(d)) for n, d in inputs], [Layer(*l) for l in layers], outputs)
+        c.append(Case(name, model, shapes or {n: tuple(d) for n, d in inputs}, scale))
+
+    def conv(ci, co, k, **kw):
+        return dict(in_channels=ci, out_channels=co, kernel_size=k, **kw)
+
+    net("net_classifier", [("x", (2, 3, 6, 6))], [
+        ("features.0", "Conv2d", ["x"], conv(3, 4, 3, stride=2, padding=1)),
+        ("features.1", "ReLU", ["features.0"]),
+        ("flatten", "Flatten", ["features.1"]),
+        ("classifier.0", "Dropout", ["flatten"], dict(p=0.5)),
+        ("classifier.1", "Linear", ["classifier.0"], dict(in_features=36, out_features=16)),
+        ("classifier.2", "ReLU", ["classifier.1"], dict(inplace=True)),
+        ("classifier.3", "Linear", ["classifier.2"], dict(in_features=16, out_features=5)),
+        ("probs", "LogSoftmax", ["classifier.3"], dict(dim=1)),
+    ], ["probs"])
+    net("net_symbolic_classifier", [("x", ("N", 3, 5, 5))], [
+        ("conv", "Conv2d", ["x"], conv(3, 2, 3)),
+        ("flat", "Flatten", ["conv"]),
+        ("fc", "LazyLinear", ["flat"], dict(out_features=4)),
+        ("soft", "Softmax", ["fc"], dict(dim=-1)),
+    ], ["soft"], shapes={"x": (3, 3, 5, 5)})
+    net("net_concat_branches", [("x", (1, 3, 6, 6))], [
+        ("left", "Conv2d", ["x"], conv(3, 2, 1)),
+        ("right", "Conv2d", ["x"], conv(3, 3, 3, padding=1)),
+        ("right_act", "ReLU", ["right"]),
+        ("cat", "Concat", ["left", "right_act", "x"], dict(dim=1)),
+        ("fuse", "Conv2d", ["cat"], conv(8, 4, 3, padding=1)),
+    ], ["fuse"])
+    net("net_gating", [("x", (2, 4, 5, 5))], [
+        ("conv", "Conv2d", ["x"], conv(4, 4, 3, padding=1)),
+        ("gate", "Hardsigmoid", ["conv"]),
+        ("gated", "Mul", ["conv", "gate"]),
+        ("diff", "Sub", ["gated", "x"]),
+        ("scale", "Conv2d", ["x"], conv(4, 4, 1)),
+        ("scale_act", "Sigmoid", ["scale"]),
+        ("ratio", "Div", ["diff", "scale_act"]),
+    ], ["ratio", "gate"])
+    net("net_linear_sequence", [("seq", (2, 3, 8))], [
+        ("conv", "Conv1d", ["seq"], conv(3, 6, 3, padding=1)),
+        ("act", "GELU", ["conv"]),
+        ("proj", "Linear", ["act"], dict(in_features=8, out_features=5)),
+        ("norm", "Softmax", ["proj"], dict(dim=1)),
+        ("flat", "Flatten", ["norm"], dict(start_dim=0)),
+    ], ["flat"])
+    return c
+
+
+# ----------------------------------------------------------------------------- spatial layers
+POOL_SHAPE = {1: (2, 3, 11), 2: (1, 3, 9, 10), 3: (1, 2, 6, 7, 5)}
+
+
+def pool_cases() -> list[Case]:
+    """MaxPool/AvgPool 1-3d: padding, ceil_mode (incl. the dropped last window), dilation,
+    count_include_pad, divisor_override, asymmetric per-dim arguments, unbatched and empty batches."""
+    c = []
+    for nd in (1, 2, 3):
+        S = POOL_SHAPE[nd]
+
+        def add(op, suffix, shape=S, **kw):
+            c.append(single(f"{op.lower()}_{suffix}", op, shape, layer="pool", **kw))
+
+        mx, av = f"MaxPool{nd}d", f"AvgPool{nd}d"
+        add(mx, "k2", kernel_size=2)
+        add(mx, "k3_s2_p1", kernel_size=3, stride=2, padding=1)
+        add(mx, "k3_s2_ceil", kernel_size=3, stride=2, ceil_mode=True)
+        add(mx, "k2_s2_p1_ceil", kernel_size=2, stride=2, padding=1, ceil_mode=True)  # last window dropped (size 9)
+        add(mx, "k3_d2", kernel_size=3, dilation=2)
+        add(mx, "k3_s2_p2_d2_ceil", kernel_size=3, stride=2, padding=1, dilation=2, ceil_mode=True)
+        add(mx, "k3_stride_none", kernel_size=3, stride=None, return_indices=False)
+        add(mx, "unbatched", shape=S[1:], kernel_size=3, stride=2, padding=1)
+        add(mx, "batch0", shape=(0,) + S[1:], kernel_size=2)
+        add(av, "k2", kernel_size=2)
+        add(av, "k3_s2_p1", kernel_size=3, stride=2, padding=1)
+        add(av, "k3_s2_p1_exclude_pad", kernel_size=3, stride=2, padding=1, count_include_pad=False)
+        add(av, "k3_s2_p1_ceil", kernel_size=3, stride=2, padding=1, ceil_mode=True)
+        add(av, "k3_s2_p1_ceil_exclude_pad", kernel_size=3, stride=2, padding=1, ceil_mode=True,
+            count_include_pad=False)
+        add(av, "k2_s2_p1_ceil", kernel_size=2, stride=2, padding=1, ceil_mode=True)
+        add(av, "k4_s3_ceil", kernel_size=4, stride=3, ceil_mode=True)  # window past the end, no padding
+        add(av, "unbatched", shape=S[1:], kernel_size=2, stride=1, padding=1)
+        add(av, "batch0", shape=(0,) + S[1:], kernel_size=2)
+        if nd > 1:
+            add(av, "k3_divisor5", kernel_size=3, divisor_override=5)
+            add(av, "k3_p1_divisor_neg2_ceil", kernel_size=3, stride=2, padding=1, divisor_override=-2, ceil_mode=True)
+            add(av, "divisor_none", kernel_size=2, divisor_override=None)
+            add(mx, "asym", kernel_size=per_dim(nd, 2, 3, 2), stride=per_dim(nd, 1, 2, 3),
+                padding=per_dim(nd, 1, 0, 1), dilation=per_dim(nd, 2, 1, 1))
+            add(mx, "asym_ceil", kernel_size=per_dim(nd, 3, 2, 3), stride=per_dim(nd, 2, 3, 2),
+                padding=per_dim(nd, 1, 1, 0), ceil_mode=True)
+            add(av, "asym", kernel_size=per_dim(nd, 2, 3, 3), stride=per_dim(nd, 3, 1, 2),
+                padding=per_dim(nd, 1, 1, 0))
+            add(av, "asym_ceil_exclude_pad", kernel_size=per_dim(nd, 3, 2, 3), stride=per_dim(nd, 2, 2, 1),
+                padding=per_dim(nd, 1, 1, 1), ceil_mode=True, count_include_pad=False)
+            add(mx, "kernel_1tuple", kernel_size=(3,), stride=(2,), padding=(1,))
+        else:
+            add(mx, "tuple1_args", kernel_size=(3,), stride=(2,), padding=(1,), dilation=(2,))
+            add(av, "tuple1_args", kernel_size=(3,), stride=(2,), padding=(1,))
+    # ResNet's stem pooling on a realistic plane.
+    c.append(single("maxpool2d_resnet_stem", "MaxPool2d", (1, 4, 16, 16), layer="pool", kernel_size=3, stride=2,
+                    padding=1))
+    return c
+
+
+def adaptive_pool_cases() -> list[Case]:
+    c = []
+    for nd in (1, 2, 3):
+        S = POOL_SHAPE[nd]
+        for kind in ("Avg", "Max"):
+            op = f"Adaptive{kind}Pool{nd}d"
+
+            def add(suffix, shape=S, **kw):
+                c.append(single(f"{op.lower()}_{suffix}", op, shape, layer="pool", **kw))
+
+            add("out1", output_size=1)
+            add("out3", output_size=3)  # uneven, overlapping cells
+            add("out_larger", output_size=per_dim(nd, 13, 11, 8) if nd > 1 else 13)
+            add("unbatched", shape=S[1:], output_size=2)
+            add("batch0", shape=(0,) + S[1:], output_size=2)
+            if nd > 1:
+                add("none_first", output_size=(None,) + per_dim(nd - 1, 2, 3))
+                add("asym", output_size=per_dim(nd, 4, 1, 3))
+            if kind == "Max":
+                add("out0", output_size=0)
+    # AdaptiveAvgPool with an all-ones output is a mean over the trailing dims, on any rank.
+    c.append(single("adaptiveavgpool2d_out1_rank5", "AdaptiveAvgPool2d", (2, 1, 3, 5, 4), layer="pool",
+                    output_size=1))
+    c.append(single("adaptiveavgpool3d_out1_rank3", "AdaptiveAvgPool3d", (2, 3, 4), layer="pool",
+                    output_size=1))
+    c.append(single("adaptiveavgpool2d_global_7x7", "AdaptiveAvgPool2d", (2, 8, 7, 7), layer="pool",
+                    output_size=(1, 1)))
+    return c
+
+
+PAD_SHAPE = {1: (2, 3, 5), 2: (1, 2, 4, 5), 3: (1, 2, 3, 4, 5)}
+
+
+def pad_cases() -> list[Case]:
+    c = []
+    for nd in (1, 2, 3):
+        S = PAD_SHAPE[nd]
+
+        def add(op, suffix, shape=S, **kw):
+            c.append(single(f"{op.lower()}_{suffix}", op, shape, layer="pad", **kw))
+
+        asym = (1, 2, 0, 3, 2, 1)[:2 * nd]
+        crop = (-1, 2, 1, -2, 0, -1)[:2 * nd]
+        for family in ("Zero", "Constant", "Reflection", "Replication", "Circular"):
+            op = f"{family}Pad{nd}d"
+            extra = dict(value=0.5) if family == "Constant" else {}
+            add(op, "p1", padding=1, **extra)
+            add(op, "asym", padding=asym, **extra)
+            add(op, "crop", padding=crop, **extra)
+            add(op, "unbatched", shape=S[1:], padding=asym, **extra)
+            add(op, "batch0", shape=(0,) + S[1:], padding=1, **extra)
+        # Each mode at its limit: reflect < size, circular <= size, replicate/constant unlimited.
+        small = (1, 2) + (3,) * nd
+        add(f"ReflectionPad{nd}d", "max", shape=small, padding=2)
+        add(f"CircularPad{nd}d", "max", shape=small, padding=3)
+        add(f"ReplicationPad{nd}d", "large", shape=small, padding=5)
+        add(f"ConstantPad{nd}d", "large_negative_value", shape=small, padding=4, value=-2)
+        add(f"ZeroPad{nd}d", "crop_to_empty", shape=small, padding=(-1, -2) + (0,) * (2 * nd - 2))
+    # F.pad's tuple decides how many dims are padded, whatever the layer's name.
+    c.append(single("zeropad2d_one_dim_tuple", "ZeroPad2d", (1, 2, 4, 5), layer="pad", padding=(1, 2)))
+    c.append(single("zeropad1d_two_dim_tuple", "ZeroPad1d", (1, 2, 4, 5), layer="pad", padding=(1, 1, 2, 0)))
+    c.append(single("constantpad1d_rank5_input", "ConstantPad1d", (1, 2, 2, 3, 4), layer="pad", padding=(2, 1),
+                    value=3))
+    c.append(single("constantpad3d_all_dims_rank3", "ConstantPad3d", (2, 3, 4), layer="pad",
+                    padding=(1, 0, 0, 1, 1, 1), value=-1.5))
+    c.append(single("reflectionpad1d_two_dim_tuple", "ReflectionPad1d", (2, 4, 5), layer="pad", padding=(1, 1, 2, 3)))
+    c.append(single("circularpad1d_crop_then_wrap", "CircularPad1d", (1, 2, 4), layer="pad", padding=(-1, 3)))
+    c.append(single("reflectionpad1d_crop_and_reflect", "ReflectionPad1d", (1, 2, 4), layer="pad", padding=(-1, 3)))
+    c.append(single("replicationpad1d_crop_past_edge", "ReplicationPad1d", (1, 2, 4), layer="pad", padding=(-3, 5)))
+    return c
+
+
+UPSAMPLE_SHAPE = {1: (2, 3, 5), 2: (1, 2, 4, 5), 3: (1, 2, 3, 4, 3)}
+
+
+def upsample_cases() -> list[Case]:
+    c = []
+    linear = {1: "linear", 2: "bilinear", 3: "trilinear"}
+    for nd in (1, 2, 3):
+        S = UPSAMPLE_SHAPE[nd]
+
+        def add(suffix, shape=S, **kw):
+            c.append(single(f"upsample{nd}d_{suffix}", "Upsample", shape, layer="up", **kw))
+
+        lin = linear[nd]
+        add("nearest_sf2", scale_factor=2)
+        add("nearest_sf1p7", scale_factor=1.7)
+        add("nearest_sf0p5", scale_factor=0.5)
+        add("nearest_size", size=per_dim(nd, 7, 13, 5) if nd > 1 else 13)
+        add("nearest_size_int", size=6)
+        add("nearest_sf_tuple", scale_factor=per_dim(nd, 2.5, 1.0, 0.7) if nd > 1 else (2.5,))
+        add("nearest_exact_sf1p7", scale_factor=1.7, mode="nearest-exact")
+        add("nearest_exact_size", size=per_dim(nd, 3, 7, 4) if nd > 1 else 3, mode="nearest-exact")
+        add(f"{lin}_sf2", scale_factor=2, mode=lin)
+        add(f"{lin}_sf2_align", scale_factor=2, mode=lin, align_corners=True)
+        add(f"{lin}_sf1p5_align_false", scale_factor=1.5, mode=lin, align_corners=False)
+        add(f"{lin}_sf0p6", scale_factor=0.6, mode=lin)
+        add(f"{lin}_size", size=per_dim(nd, 5, 9, 2) if nd > 1 else 9, mode=lin)
+        add(f"{lin}_size_align", size=per_dim(nd, 5, 9, 2) if nd > 1 else 9, mode=lin, align_corners=True)
+        add(f"{lin}_size1", size=1, mode=lin)
+        add(f"{lin}_size1_align", size=1, mode=lin, align_corners=True)
+        add(f"{lin}_same_size_sf1p1", scale_factor=1.1, mode=lin)  # out == in: a copy in PyTorch
+        add(f"{lin}_batch0", shape=(0,) + S[1:], scale_factor=2, mode=lin)
+        if nd > 1:
+            add(f"{lin}_sf_tuple", scale_factor=per_dim(nd, 1.5, 2.25, 0.5), mode=lin)
+            add(f"{lin}_sf_tuple_align", scale_factor=per_dim(nd, 3.0, 0.5, 2.0), mode=lin, align_corners=True)
+    c.append(single("upsample2d_nearest_sf1p2_same_size", "Upsample", (1, 2, 3, 3), layer="up", scale_factor=1.2))
+    c.append(single("upsample2d_nearest_sf2p2_double_size", "Upsample", (1, 2, 3, 4), layer="up", scale_factor=2.2))
+    c.append(single("upsample2d_nearest_sf0", "Upsample", (1, 2, 3, 4), layer="up", size=(5, 6), scale_factor=0))
+    c.append(single("upsample2d_recompute_false", "Upsample", (1, 2, 3, 4), layer="up", scale_factor=1.5,
+                    mode="bilinear", recompute_scale_factor=False))
+    return c
+
+
+def spatial_net_cases() -> list[Case]:
+    c = []
+
+    def net(name, inputs, layers, outputs, shapes=None):
+        model = Model([(n, list(d)) for n, d in inputs], [Layer(*l) for l in layers], outputs)
+        c.append(Case(name, model, shapes or {n: tuple(d) for n, d in inputs}))
+
+    def conv(ci, co, k, **kw):
+        return dict(in_channels=ci, out_channels=co, kernel_size=k, **kw)
+
+    net("net_resnet_stem_gap", [("x", (2, 3, 32, 32))], [
+        ("conv1", "Conv2d", ["x"], conv(3, 8, 7, stride=2, padding=3, bias=False)),
+        ("bn1", "BatchNorm2d", ["conv1"], dict(num_features=8)),
+        ("relu", "ReLU", ["bn1"]),
+        ("maxpool", "MaxPool2d", ["relu"], dict(kernel_size=3, stride=2, padding=1)),
+        ("conv2", "Conv2d", ["maxpool"], conv(8, 8, 3, padding=1)),
+        ("sum", "Add", ["conv2", "maxpool"]),
+        ("avgpool", "AdaptiveAvgPool2d", ["sum"], dict(output_size=(1, 1))),
+    ], ["avgpool"])
+    net("net_unet_up", [("x", (1, 3, 12, 10))], [
+        ("enc", "Conv2d", ["x"], conv(3, 4, 3, padding=1)),
+        ("enc_act", "ReLU", ["enc"]),
+        ("down", "MaxPool2d", ["enc_act"], dict(kernel_size=2)),
+        ("mid", "Conv2d", ["down"], conv(4, 4, 3, padding=1)),
+        ("up", "Upsample", ["mid"], dict(scale_factor=2, mode="bilinear", align_corners=True)),
+        ("skip", "Add", ["up", "enc_act"]),
+        ("head", "Conv2d", ["skip"], conv(4, 1, 1)),
+    ], ["head"])
+    net("net_reflectpad_conv_avgpool", [("x", (1, 2, 9, 9))], [
+        ("pad", "ReflectionPad2d", ["x"], dict(padding=1)),
+        ("conv", "Conv2d", ["pad"], conv(2, 3, 3)),
+        ("pool", "AvgPool2d", ["conv"], dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                                              count_include_pad=False)),
+        ("up", "Upsample", ["pool"], dict(size=(9, 9), mode="nearest")),
+    ], ["up", "pool"])
+    net("net_symbolic_pool_pad", [("x", ("N", 2, "H", "W"))], [
+        ("pad", "ZeroPad2d", ["x"], dict(padding=(1, 0, 2, 1))),
+        ("pool", "MaxPool2d", ["pad"], dict(kernel_size=2, ceil_mode=True)),
+        ("up", "Upsample", ["pool"], dict(scale_factor=1.5, mode="nearest")),
+        ("gap", "AdaptiveMaxPool2d", ["up"], dict(output_size=(None, 1))),
+    ], ["gap"], shapes={"x": (2, 2, 7, 8)})
+    net("net_tcn_pool1d", [("x", (2, 3, 20))], [
+        ("pad", "ConstantPad1d", ["x"], dict(padding=(2, 0), value=0.0)),
+        ("conv", "Conv1d", ["pad"], conv(3, 4, 3, dilation=1)),
+        ("pool", "MaxPool1d", ["conv"], dict(kernel_size=2, stride=2)),
+        ("up", "Upsample", ["pool"], dict(scale_factor=2, mode="linear")),
+        ("gap", "AdaptiveAvgPool1d", ["up"], dict(output_size=1)),
+    ], ["gap", "up"])
+    net("net_conv3d_pool_up", [("x", (1, 2, 4, 6, 6))], [
+        ("conv", "Conv3d", ["x"], conv(2, 3, 3, padding=1)),
+        ("pool", "AvgPool3d", ["conv"], dict(kernel_size=2)),
+        ("up", "Upsample", ["pool"], dict(scale_factor=2, mode="trilinear")),
+        ("pad", "ReplicationPad3d", ["up"], dict(padding=(0, 1, 1, 0, 0, 1))),
+    ], ["pad"])
+    return c
+
+
+def spatial_error_cases() -> list[tuple[str, Model]]:
+    out = []
+
+    def e(name, op, shape, layer="pool", **kw):
+        out.append((name, Model([("x", list(shape))], [Layer(layer, op, ["x"], kw)], [layer])))
+
+    # --- MaxPool1d (max_pool1d's own checks)
+    x1, x2, x3 = (1, 2, 5), (1, 2, 5, 5), (1, 2, 5, 5, 5)
+    e("maxpool1d_rank1_input", "MaxPool1d", (5,), kernel_size=2)
+    e("maxpool1d_rank4_input", "MaxPool1d", (1, 1, 1, 5), kernel_size=2)
+    e("maxpool1d_empty_channels", "MaxPool1d", (1, 0, 5), kernel_size=2)
+    e("maxpool1d_unbatched_empty_length", "MaxPool1d", (2, 0), kernel_size=2)
+    e("maxpool1d_kernel_zero", "MaxPool1d", x1, kernel_size=0)
+    e("maxpool1d_stride_zero", "MaxPool1d", x1, kernel_size=2, stride=0)
+    e("maxpool1d_negative_padding", "MaxPool1d", x1, kernel_size=3, padding=-1)
+    e("maxpool1d_padding_over_half", "MaxPool1d", x1, kernel_size=3, padding=2)
+    e("maxpool1d_dilation_zero", "MaxPool1d", x1, kernel_size=3, dilation=0)
+    e("maxpool1d_output_empty", "MaxPool1d", x1, kernel_size=7)
+    e("maxpool1d_output_negative_batch0", "MaxPool1d", (0, 2, 5), kernel_size=3, dilation=4)
+    e("maxpool1d_kernel_two_values", "MaxPool1d", x1, kernel_size=(2, 2))
+    e("maxpool1d_stride_two_values", "MaxPool1d", x1, kernel_size=2, stride=(1, 1))
+    e("maxpool1d_padding_two_values", "MaxPool1d", x1, kernel_size=2, padding=(1, 1))
+    e("maxpool1d_dilation_two_values", "MaxPool1d", x1, kernel_size=2, dilation=(1, 1))
+    # --- AvgPool1d (avg_pool1d, then avg_pool2d on a unit height)
+    e("avgpool1d_rank4_input", "AvgPool1d", (1, 1, 1, 5), kernel_size=2)
+    e("avgpool1d_kernel_zero", "AvgPool1d", x1, kernel_size=0)
+    e("avgpool1d_kernel_zero_stride1", "AvgPool1d", x1, kernel_size=0, stride=1)
+    e("avgpool1d_negative_stride", "AvgPool1d", x1, kernel_size=2, stride=-1)
+    e("avgpool1d_negative_padding", "AvgPool1d", x1, kernel_size=3, padding=-1)
+    e("avgpool1d_padding_over_half", "AvgPool1d", x1, kernel_size=3, padding=2)
+    e("avgpool1d_output_empty", "AvgPool1d", x1, kernel_size=7)
+    e("avgpool1d_empty_length", "AvgPool1d", (1, 2, 0), kernel_size=1)
+    e("avgpool1d_kernel_two_values", "AvgPool1d", x1, kernel_size=(2, 2))
+    e("avgpool1d_padding_two_values", "AvgPool1d", x1, kernel_size=2, padding=(0, 0))
+    # --- MaxPool2d / AvgPool2d
+    e("maxpool2d_rank2_input", "MaxPool2d", (5, 5), kernel_size=2)
+    e("maxpool2d_rank5_input", "MaxPool2d", (1, 1, 2, 5, 5), kernel_size=2)
+    e("maxpool2d_kernel_zero", "MaxPool2d", x2, kernel_size=0)
+    e("maxpool2d_kernel_zero_stride1", "MaxPool2d", x2, kernel_size=(0, 3), stride=1)
+    e("maxpool2d_negative_kernel", "MaxPool2d", x2, kernel_size=(1, -2))
+    e("maxpool2d_negative_stride", "MaxPool2d", x2, kernel_size=2, stride=(1, -1))
+    e("maxpool2d_negative_padding", "MaxPool2d", x2, kernel_size=3, padding=-1)
+    e("maxpool2d_padding_over_half_width", "MaxPool2d", x2, kernel_size=3, padding=(1, 2))
+    e("maxpool2d_dilation_zero", "MaxPool2d", x2, kernel_size=3, dilation=(2, 0))
+    e("maxpool2d_dilated_padding_over_half_kernel", "MaxPool2d", (1, 2, 9, 9), kernel_size=3, padding=2, dilation=2)
+    e("maxpool2d_empty_channels", "MaxPool2d", (1, 0, 5, 5), kernel_size=2)
+    e("maxpool2d_unbatched_empty_channels", "MaxPool2d", (0, 5, 5), kernel_size=2)
+    e("maxpool2d_output_empty", "MaxPool2d", x2, kernel_size=(2, 7))
+    e("maxpool2d_output_empty_batch0", "MaxPool2d", (0, 2, 5, 5), kernel_size=7)
+    e("maxpool2d_kernel_three_values", "MaxPool2d", x2, kernel_size=(2, 2, 2))
+    e("maxpool2d_stride_three_values", "MaxPool2d", x2, kernel_size=2, stride=(1, 1, 1))
+    e("maxpool2d_padding_three_values", "MaxPool2d", x2, kernel_size=2, padding=(0, 0, 0))
+    e("maxpool2d_dilation_three_values", "MaxPool2d", x2, kernel_size=2, dilation=(1, 1, 1))
+    e("avgpool2d_divisor_zero", "AvgPool2d", x2, kernel_size=2, divisor_override=0)
+    e("avgpool2d_divisor_zero_rank2", "AvgPool2d", (5, 5), kernel_size=2, divisor_override=0)
+    e("avgpool2d_rank2_input", "AvgPool2d", (5, 5), kernel_size=2)
+    e("avgpool2d_rank1_input", "AvgPool2d", (5,), kernel_size=2)
+    e("avgpool2d_rank5_input", "AvgPool2d", (1, 1, 2, 5, 5), kernel_size=2)
+    e("avgpool2d_kernel_zero_stride1", "AvgPool2d", x2, kernel_size=(3, 0), stride=1)
+    e("avgpool2d_negative_stride", "AvgPool2d", x2, kernel_size=2, stride=(-1, 1))
+    e("avgpool2d_padding_over_half", "AvgPool2d", x2, kernel_size=3, padding=2)
+    e("avgpool2d_empty_height", "AvgPool2d", (1, 2, 0, 5), kernel_size=1)
+    e("avgpool2d_output_empty", "AvgPool2d", x2, kernel_size=6, padding=0)
+    e("avgpool2d_kernel_three_values", "AvgPool2d", x2, kernel_size=(2, 2, 2))
+    e("avgpool2d_stride_three_values", "AvgPool2d", x2, kernel_size=2, stride=(1, 1, 1))
+    e("avgpool2d_padding_three_values", "AvgPool2d", x2, kernel_size=2, padding=(0, 0, 0))
+    # --- MaxPool3d / AvgPool3d
+    e("maxpool3d_rank3_input", "MaxPool3d", (5, 5, 5), kernel_size=2)
+    e("maxpool3d_kernel_zero_stride1", "MaxPool3d", x3, kernel_size=(0, 3, 3), stride=1)
+    e("maxpool3d_negative_stride", "MaxPool3d", x3, kernel_size=2, stride=(1, 1, -1))
+    e("maxpool3d_dilation_zero", "MaxPool3d", x3, kernel_size=2, dilation=0)
+    e("maxpool3d_padding_over_half", "MaxPool3d", x3, kernel_size=3, padding=2)
+    e("maxpool3d_dilated_padding_over_half_kernel", "MaxPool3d", (1, 2, 9, 9, 9), kernel_size=3, padding=2,
+      dilation=2)
+    e("maxpool3d_empty_depth", "MaxPool3d", (1, 2, 0, 5, 5), kernel_size=1)
+    e("maxpool3d_unbatched_empty_channels", "MaxPool3d", (0, 5, 5, 5), kernel_size=2)
+    e("maxpool3d_output_empty", "MaxPool3d", x3, kernel_size=(1, 1, 7))
+    e("maxpool3d_kernel_two_values", "MaxPool3d", x3, kernel_size=(2, 2))
+    e("maxpool3d_stride_two_values", "MaxPool3d", x3, kernel_size=2, stride=(1, 1))
+    e("maxpool3d_padding_two_values", "MaxPool3d", x3, kernel_size=2, padding=(0, 0))
+    e("maxpool3d_dilation_two_values", "MaxPool3d", x3, kernel_size=2, dilation=(1, 1))
+    e("avgpool3d_rank3_input_divisor_zero", "AvgPool3d", (5, 5, 5), kernel_size=2, divisor_override=0)
+    e("avgpool3d_divisor_zero", "AvgPool3d", x3, kernel_size=2, divisor_override=0)
+    e("avgpool3d_kernel_zero_divisor_zero", "AvgPool3d", x3, kernel_size=0, divisor_override=0)
+    e("avgpool3d_kernel_zero_stride1", "AvgPool3d", x3, kernel_size=(3, 3, 0), stride=1)
+    e("avgpool3d_negative_padding", "AvgPool3d", x3, kernel_size=3, padding=(0, -1, 0))
+    e("avgpool3d_input_smaller_than_kernel", "AvgPool3d", x3, kernel_size=7, padding=3)
+    e("avgpool3d_padding_over_half", "AvgPool3d", x3, kernel_size=(3, 3, 1), padding=(1, 1, 1), stride=1)
+    e("avgpool3d_empty_channels", "AvgPool3d", (1, 0, 5, 5, 5), kernel_size=2)
+    e("avgpool3d_kernel_two_values", "AvgPool3d", x3, kernel_size=(2, 2))
+    e("avgpool3d_stride_two_values", "AvgPool3d", x3, kernel_size=2, stride=(1, 1))
+    e("avgpool3d_padding_two_values", "AvgPool3d", x3, kernel_size=2, padding=(0, 0))
+    # --- adaptive pooling
+    e("adaptiveavgpool1d_rank1_input", "AdaptiveAvgPool1d", (5,), output_size=2)
+    e("adaptiveavgpool1d_negative_output", "AdaptiveAvgPool1d", x1, output_size=-1)
+    e("adaptiveavgpool1d_empty_length", "AdaptiveAvgPool1d", (1, 2, 0), output_size=2)
+    e("adaptiveavgpool1d_two_values", "AdaptiveAvgPool1d", x1, output_size=(2, 2))
+    e("adaptiveavgpool1d_none", "AdaptiveAvgPool1d", x1, output_size=None)
+    e("adaptiveavgpool2d_negative_output", "AdaptiveAvgPool2d", x2, output_size=(2, -3))
+    e("adaptiveavgpool2d_rank2_input", "AdaptiveAvgPool2d", (5, 5), output_size=2)
+    e("adaptiveavgpool2d_rank5_input", "AdaptiveAvgPool2d", (1, 1, 2, 5, 5), output_size=2)
+    e("adaptiveavgpool2d_out1_rank1_input", "AdaptiveAvgPool2d", (5,), output_size=1)
+    e("adaptiveavgpool2d_empty_height", "AdaptiveAvgPool2d", (1, 2, 0, 5), output_size=2)
+    e("adaptiveavgpool2d_none_rank2_input", "AdaptiveAvgPool2d", (5, 5), output_size=(None, 2))
+    e("adaptiveavgpool2d_three_values", "AdaptiveAvgPool2d", x2, output_size=(2, 2, 2))
+    e("adaptiveavgpool2d_one_value_tuple", "AdaptiveAvgPool2d", x2, output_size=(2,))
+    e("adaptiveavgpool3d_negative_output", "AdaptiveAvgPool3d", x3, output_size=-1)
+    e("adaptiveavgpool3d_rank3_input", "AdaptiveAvgPool3d", (5, 5, 5), output_size=2)
+    e("adaptiveavgpool3d_empty_channels", "AdaptiveAvgPool3d", (1, 0, 5, 5, 5), output_size=2)
+    e("adaptiveavgpool3d_out1_rank2_input", "AdaptiveAvgPool3d", (5, 5), output_size=1)
+    e("adaptiveavgpool3d_two_values", "AdaptiveAvgPool3d", x3, output_size=(2, 2))
+    e("adaptivemaxpool1d_rank4_input", "AdaptiveMaxPool1d", (1, 1, 1, 5), output_size=2)
+    e("adaptivemaxpool1d_empty_channels", "AdaptiveMaxPool1d", (1, 0, 5), output_size=2)
+    e("adaptivemaxpool1d_negative_output", "AdaptiveMaxPool1d", (2, 5), output_size=-1)
+    e("adaptivemaxpool1d_two_values", "AdaptiveMaxPool1d", x1, output_size=(2, 2))
+    e("adaptivemaxpool2d_rank2_input", "AdaptiveMaxPool2d", (5, 5), output_size=2)
+    e("adaptivemaxpool2d_empty_height", "AdaptiveMaxPool2d", (1, 2, 0, 5), output_size=2)
+    e("adaptivemaxpool2d_negative_output", "AdaptiveMaxPool2d", x2, output_size=(2, -1))
+    e("adaptivemaxpool2d_three_values", "AdaptiveMaxPool2d", x2, output_size=(2, 2, 2))
+    e("adaptivemaxpool3d_rank3_input", "AdaptiveMaxPool3d", (5, 5, 5), output_size=2)
+    e("adaptivemaxpool3d_empty_channels", "AdaptiveMaxPool3d", (1, 0, 5, 5, 5), output_size=2)
+    e("adaptivemaxpool3d_negative_output", "AdaptiveMaxPool3d", x3, output_size=-2)
+    e("adaptivemaxpool3d_one_value_tuple", "AdaptiveMaxPool3d", x3, output_size=(2,))
+    # --- padding
+    p1, p2, p3 = (1, 2, 4), (1, 2, 3, 4), (1, 2, 3, 4, 4)
+    e("zeropad2d_odd_tuple", "ZeroPad2d", p2, layer="pad", padding=(1, 1, 1))
+    e("zeropad3d_pads_more_dims_than_input", "ZeroPad3d", (3, 4), layer="pad", padding=1)
+    e("zeropad1d_crop_past_empty", "ZeroPad1d", p1, layer="pad", padding=-3)
+    e("constantpad2d_crop_past_empty_one_side", "ConstantPad2d", p2, layer="pad", padding=(-5, 3, 0, 0), value=1.0)
+    e("reflectionpad1d_padding_equal_to_size", "ReflectionPad1d", p1, layer="pad", padding=4)
+    e("reflectionpad1d_rank1_input", "ReflectionPad1d", (4,), layer="pad", padding=1)
+    e("reflectionpad1d_rank4_input", "ReflectionPad1d", p2, layer="pad", padding=1)
+    e("reflectionpad1d_empty_channels", "ReflectionPad1d", (1, 0, 4), layer="pad", padding=1)
+    e("reflectionpad1d_unbatched_empty_channels", "ReflectionPad1d", (0, 4), layer="pad", padding=1)
+    e("reflectionpad1d_output_empty", "ReflectionPad1d", p1, layer="pad", padding=-2)
+    e("reflectionpad2d_height_padding_too_large", "ReflectionPad2d", p2, layer="pad", padding=(1, 1, 3, 3))
+    e("reflectionpad2d_width_checked_first", "ReflectionPad2d", p2, layer="pad", padding=(4, 4, 3, 3))
+    e("reflectionpad2d_output_empty", "ReflectionPad2d", p2, layer="pad", padding=(0, 0, -2, -1))
+    e("reflectionpad2d_one_dim_tuple_rank4", "ReflectionPad2d", p2, layer="pad", padding=(1, 1))
+    e("reflectionpad3d_padding_too_large", "ReflectionPad3d", p3, layer="pad", padding=(0, 0, 0, 0, 3, 0))
+    e("reflectionpad3d_output_empty", "ReflectionPad3d", p3, layer="pad", padding=-2)
+    e("reflectionpad3d_rank3_input", "ReflectionPad3d", (3, 4, 4), layer="pad", padding=1)
+    e("replicationpad1d_output_empty", "ReplicationPad1d", p1, layer="pad", padding=(-3, -1))
+    e("replicationpad2d_rank2_input", "ReplicationPad2d", (3, 4), layer="pad", padding=1)
+    e("replicationpad2d_empty_height", "ReplicationPad2d", (1, 2, 0, 4), layer="pad", padding=1)
+    e("replicationpad3d_output_empty", "ReplicationPad3d", p3, layer="pad", padding=(0, 0, -2, -2, 0, 0))
+    e("circularpad1d_rank1_input", "CircularPad1d", (4,), layer="pad", padding=1)
+    e("circularpad2d_rank5_input", "CircularPad2d", p3, layer="pad", padding=1)
+    e("circularpad1d_padding_larger_than_size", "CircularPad1d", p1, layer="pad", padding=5)
+    e("circularpad2d_empty_height", "CircularPad2d", (1, 2, 0, 4), layer="pad", padding=1)
+    e("circularpad2d_crop_to_negative", "CircularPad2d", p2, layer="pad", padding=(1, 1, -2, -2))
+    e("circularpad3d_padding_larger_than_size", "CircularPad3d", p3, layer="pad", padding=(0, 0, 0, 0, 4, 0))
+    e("circularpad1d_odd_tuple", "CircularPad1d", p1, layer="pad", padding=(1, 2, 3))
+    # --- Upsample
+    u1, u2, u3 = (1, 2, 5), (1, 2, 5, 5), (1, 2, 3, 4, 5)
+    e("upsample_nearest_rank2_input", "Upsample", (2, 5), layer="up", scale_factor=2)
+    e("upsample_nearest_rank6_input", "Upsample", (1, 2, 2, 2, 2, 2), layer="up", scale_factor=2)
+    e("upsample_linear_rank4_input", "Upsample", u2, layer="up", scale_factor=2, mode="linear")
+    e("upsample_bilinear_rank3_input", "Upsample", u1, layer="up", scale_factor=2, mode="bilinear")
+    e("upsample_bilinear_rank5_input", "Upsample", u3, layer="up", scale_factor=2, mode="bilinear")
+    e("upsample_trilinear_rank4_input", "Upsample", u2, layer="up", size=3, mode="trilinear")
+    e("upsample_bilinear_rank6_input", "Upsample", (1, 1, 2, 2, 2, 2), layer="up", scale_factor=2, mode="bilinear")
+    e("upsample_nearest_align_corners", "Upsample", u2, layer="up", scale_factor=2, align_corners=True)
+    e("upsample_nearest_align_corners_false", "Upsample", u2, layer="up", scale_factor=2, align_corners=False)
+    e("upsample_size_and_scale", "Upsample", u2, layer="up", size=4, scale_factor=2)
+    e("upsample_neither_size_nor_scale", "Upsample", u2, layer="up")
+    e("upsample_scale_zero", "Upsample", u2, layer="up", scale_factor=0.0)
+    e("upsample_nearest_size_three_values", "Upsample", u2, layer="up", size=(4, 4, 4))
+    e("upsample_nearest_scale_three_values", "Upsample", u2, layer="up", scale_factor=(2.0, 2.0, 2.0))
+    e("upsample_nearest_size_zero", "Upsample", u2, layer="up", size=0)
+    e("upsample_nearest_size_negative", "Upsample", u2, layer="up", size=(4, -1))
+    e("upsample_nearest_scale_to_empty", "Upsample", u2, layer="up", scale_factor=0.1)
+    e("upsample_bilinear_negative_scale", "Upsample", u2, layer="up", scale_factor=-2, mode="bilinear")
+    e("upsample_linear_size_zero", "Upsample", u1, layer="up", size=0, mode="linear")
+    e("upsample_trilinear_empty_depth", "Upsample", (1, 2, 0, 4, 5), layer="up", scale_factor=2, mode="trilinear")
+    e("upsample_nearest_empty_height", "Upsample", (1, 2, 0, 5), layer="up", scale_factor=2)
+    e("upsample_bilinear_empty_channels", "Upsample", (1, 0, 5, 5), layer="up", scale_factor=2, mode="bilinear")
+    e("upsample_nearest1d_empty_channels", "Upsample", (1, 0, 5), layer="up", scale_factor=2)
+    e("upsample_nearest3d_empty_channels", "Upsample", (1, 0, 3, 4, 5), layer="up", size=2)
+    e("upsample_recompute_with_size", "Upsample", u2, layer="up", size=4, recompute_scale_factor=True)
+    return out
+
+
 def all_cases() -> list[Case]:
     cases = []
     for nd in (1, 2, 3):
@@ -867,6 +1406,8 @@ def all_cases() -> list[Case]:
         cases += convt_cases(nd)
     cases += lazy_cases() + unfold_fold_cases() + megengine_cases() + net_cases()
     cases += batch_norm_cases() + activation_cases() + batch_norm_net_cases()
+    cases += tensor_cases() + tensor_net_cases()
+    cases += pool_cases() + adaptive_pool_cases() + pad_cases() + upsample_cases() + spatial_net_cases()
     names = [c.name for c in cases]
     assert len(names) == len(set(names)), "duplicate case names"
     return cases
@@ -940,7 +1481,7 @@ def has_state(layer: Layer) -> bool:
     """Whether the layer has a state_dict (so the model needs a weights file)."""
     if layer.op in BN_OPS:
         return layer.kwargs.get("affine", True) or layer.kwargs.get("track_running_stats", True)
-    return layer.op in CONV_OPS
+    return layer.op in CONV_OPS or layer.op in ("Linear", "LazyLinear")
 
 
 def write_case(case: Case, outdir) -> dict:
@@ -1162,6 +1703,40 @@ def error_cases() -> list[tuple[str, Model]]:
     e("hardtanh_deprecated_max_value", "Hardtanh", x2, layer="act", max_val=2.0, max_value=-3.0)
     e("gelu_bad_approximate", "GELU", x2, layer="act", approximate="exact")
     e("gelu_approximate_capitalized", "GELU", x2, layer="act", approximate="Tanh")
+    # --- Linear, Flatten, Concat, Softmax, Dropout, Sub/Mul/Div
+    e("linear_in_features_mismatch", "Linear", (2, 5), layer="fc", in_features=4, out_features=3)
+    e("linear_nobias_mismatch_3d_input", "Linear", (2, 3, 5), layer="fc", in_features=4, out_features=3, bias=False)
+    e("linear_mismatch_1d_input", "Linear", (5,), layer="fc", in_features=4, out_features=3)
+    e("linear_batch0_mismatch", "Linear", (0, 4), layer="fc", in_features=3, out_features=2)
+    e("linear_0d_input", "Linear", (), layer="fc", in_features=4, out_features=3)
+    e("linear_negative_out_features", "Linear", (2, 4), layer="fc", in_features=4, out_features=-1)
+    e("linear_negative_in_features", "Linear", (2, 4), layer="fc", in_features=-4, out_features=1)
+    e("lazylinear_negative_out_features", "LazyLinear", (2, 4), layer="fc", out_features=-3)
+    e("lazylinear_0d_input", "LazyLinear", (), layer="fc", out_features=3)
+    e("flatten_start_after_end", "Flatten", (3, 4, 5), layer="flat", start_dim=2, end_dim=1)
+    e("flatten_start_dim_out_of_range", "Flatten", (3, 4), layer="flat", start_dim=2)
+    e("flatten_default_on_1d_input", "Flatten", (3,), layer="flat")
+    e("flatten_end_dim_out_of_range_negative", "Flatten", (3, 4, 5), layer="flat", start_dim=0, end_dim=-4)
+    e("softmax_dim_out_of_range", "Softmax", (2, 3), layer="sm", dim=2)
+    e("softmax_0d_dim1", "Softmax", (), layer="sm", dim=1)
+    e("logsoftmax_dim_out_of_range_negative", "LogSoftmax", (2, 3), layer="sm", dim=-3)
+    e("dropout_p_above_1", "Dropout", x2, layer="drop", p=1.5)
+    e("dropout_p_negative", "Dropout", x2, layer="drop", p=-0.1)
+    e("dropout2d_p_int", "Dropout2d", x2, layer="drop", p=2)
+    e("dropout1d_p_above_1", "Dropout1d", (2, 3, 4), layer="drop", p=1.01)
+
+    def multi(name, op, shapes, **kw):
+        names = [chr(ord("a") + i) for i in range(len(shapes))]
+        out.append((name, Model([(n, list(s)) for n, s in zip(names, shapes)], [Layer("y", op, names, kw)], ["y"])))
+
+    multi("concat_dim_out_of_range", "Concat", [(2, 3), (2, 3)], dim=2)
+    multi("concat_rank_mismatch", "Concat", [(2, 3), (2, 3, 1)])
+    multi("concat_size_mismatch", "Concat", [(2, 3), (2, 4), (3, 4)], dim=1)
+    multi("concat_0d_input", "Concat", [(), ()])
+    multi("mul_shape_mismatch", "Mul", [(2, 3), (2, 4)])
+    multi("sub_shape_mismatch_broadcast", "Sub", [(2, 3, 4), (5, 1)])
+    multi("div_shape_mismatch", "Div", [(4, 3), (2, 3)])
+    out += spatial_error_cases()
     return out
 
 

@@ -43,6 +43,8 @@ struct Bench: ParsableCommand {
             }
             let bound = try ShapeInference.bindInputs(graph, shapes: shapes)
             let flops = ModelSummary(try ShapeInference.run(graph, inputShapes: bound)).totalFLOPs ?? 0
+            let model = modelOptions.compiledModel(graph)
+            _ = try model.memoryEstimate(for: shapes)  // refuse before allocating the inputs
             var inputs: [String: Tensor] = [:]
             for (name, shape) in shapes {
                 var state: UInt32 = 12345
@@ -51,9 +53,8 @@ struct Bench: ParsableCommand {
                     return Float(state >> 8) / Float(1 << 24) - 0.5
                 })
             }
-            let model = CompiledModel(graph: graph, options: modelOptions.planOptions)
             let result = try BenchmarkResult.measure(warmup: warmup, iterations: iterations) {
-                _ = reference ? try ReferenceExecutor.run(graph, inputs: inputs) : try model.run(inputs)
+                _ = reference ? try model.runReference(inputs) : try model.run(inputs)
             }
             let gflops = result.median > 0 ? Double(flops) / (result.median * 1e6) : 0
             if format == .json {

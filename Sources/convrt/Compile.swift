@@ -18,13 +18,15 @@ struct Compile: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the .pb (default: MODEL with the .pb extension).")
     var output: String?
 
+    @OptionGroup var memory: MemoryOptions
+
     func run() throws {
         try reportingErrors {
             let url = fileURL(model)
             guard url.pathExtension == "convnet" else {
                 throw ConvRTError("\(model): compile expects a .convnet file")
             }
-            let options = CompileOptions(weightsOverride: weights.map(fileURL), seed: seed)
+            let options = CompileOptions(weightsOverride: weights.map(fileURL), seed: seed, memoryLimit: memory.limit)
             let inferred = try ModelCompiler.compile(contentsOf: url, options: options)
             let destination = output.map(fileURL) ?? url.deletingPathExtension().appendingPathExtension("pb")
             try ModelFile.write(inferred.graph, to: destination)

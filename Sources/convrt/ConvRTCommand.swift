@@ -7,7 +7,7 @@ struct ConvRTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convrt",
         abstract: "A graph-based inference runtime for convolutional networks.",
-        subcommands: [Compile.self, Infer.self, Inspect.self, Bench.self]
+        subcommands: [Compile.self, Import.self, Infer.self, Inspect.self, Bench.self]
     )
 
     /// Like ArgumentParser's `main()`, but a usage error is one `error: ...` line on stderr
@@ -76,7 +76,7 @@ func parseShapeBinding(_ text: String) throws -> (name: String, shape: [Int]) {
 
 /// Options shared by commands that load a model.
 struct ModelOptions: ParsableArguments {
-    @Argument(help: "The model: a .convnet file or a compiled .pb.")
+    @Argument(help: "The model: a .convnet file, a compiled .pb, or an .onnx file.")
     var model: String
 
     @Option(help: "An .npz of weights to use instead of the .convnet file's `weights` statement.")
@@ -94,6 +94,8 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Threads for the convolution kernels (default: all cores; results are identical for any count).")
     var threads: Int?
 
+    @OptionGroup var memory: MemoryOptions
+
     var planOptions: PlanOptions {
         PlanOptions(fuse: !noFuse, reuse: !noReuse, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
     }
@@ -103,7 +105,12 @@ struct ModelOptions: ParsableArguments {
     }
 
     func load() throws -> InferredGraph {
-        let options = CompileOptions(weightsOverride: weights.map(fileURL), seed: seed)
+        let options = CompileOptions(weightsOverride: weights.map(fileURL), seed: seed, memoryLimit: memory.limit)
         return try ModelCompiler.load(contentsOf: fileURL(model), options: options)
+    }
+
+    /// The loaded model, ready to run under the memory limit.
+    func compiledModel(_ graph: Graph) -> CompiledModel {
+        CompiledModel(graph: graph, options: planOptions, memoryLimit: memory.limit)
     }
 }

@@ -52,7 +52,7 @@ struct Inspect: ParsableCommand {
             guard let concrete = inferred.shape(of: input.name).concrete else { return nil }
             shapes[input.name] = concrete
         }
-        return try Planner.plan(inferred.graph, inputShapes: shapes, options: modelOptions.planOptions)
+        return try modelOptions.compiledModel(inferred.graph).plan(for: shapes)
     }
 
     private func planText(_ plan: ExecutionPlan?) -> String {
@@ -135,9 +135,13 @@ func formatCount(_ n: Int) -> String {
 /// Left-aligned columns separated by two spaces, with a rule under the header.
 func renderTable(_ rows: [[String]]) -> String {
     let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+    // The last non-empty cell is not padded: a long last column (a buffer holding thousands of
+    // values) would otherwise pad every row to its width, quadratic in the table's size.
     func line(_ row: [String]) -> String {
-        zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
-            .trimmingCharacters(in: .whitespaces)
+        let last = row.lastIndex { !$0.isEmpty } ?? 0
+        return row.indices.prefix(last + 1).map { c in
+            c == last ? row[c] : row[c] + String(repeating: " ", count: widths[c] - row[c].count)
+        }.joined(separator: "  ")
     }
     let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
     return ([line(rows[0]), rule] + rows.dropFirst().map(line)).joined(separator: "\n")

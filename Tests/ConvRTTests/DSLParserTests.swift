@@ -217,8 +217,8 @@ import Testing
         #expect(closestMatch("Conv2D", in: ops) == "Conv2d")
         #expect(closestMatch("relu", in: ops) == "ReLU")
         #expect(closestMatch("ConvTranpose2d", in: ops) == "ConvTranspose2d")
-        #expect(closestMatch("Linear", in: ops) == nil)
-        #expect(closestMatch("MaxPool2d", in: ops) == nil)
+        #expect(closestMatch("LSTM", in: ops) == nil)
+        #expect(closestMatch("MaxPool2D", in: ops) == "MaxPool2d")
         let keys = ["in_channels", "out_channels", "kernel_size", "stride", "padding", "padding_mode"]
         #expect(closestMatch("kernel", in: keys) == "kernel_size")
         #expect(closestMatch("strides", in: keys) == "stride")
@@ -251,7 +251,7 @@ import Testing
         .init(x + "c = Conv2D(x, in_channels=3, out_channels=8, kernel_size=3)\noutput c",
               "m.convnet:2:5: unknown layer 'Conv2D'; did you mean 'Conv2d'?"),
         .init(x + "c = Relu(x)", "m.convnet:2:5: unknown layer 'Relu'; did you mean 'ReLU'?"),
-        .init(x + "c = Linear(x)", "m.convnet:2:5: unknown layer 'Linear'"),
+        .init(x + "c = LSTM(x)", "m.convnet:2:5: unknown layer 'LSTM'"),
         .init(x + "c = Conv2d(x, in_channels=3, out_channels=8, kernel=3)",
               "m.convnet:2:46: Conv2d 'c': unknown argument 'kernel' for Conv2d; did you mean 'kernel_size'?"),
         .init(x + "r = ReLU(x, alpha=0)", "m.convnet:2:13: ReLU 'r': unknown argument 'alpha' for ReLU; valid arguments are inplace"),

@@ -119,5 +119,6 @@ int convrt_sgemm_compute_kblock(const convrt_sgemm_plan *plan, const float *pack
 
 // Direct depthwise / narrow grouped convolution kernels.
 #include "convrt_direct.h"
+#include "spatial_kernels.h"
 
 #endif

@@ -1,5 +1,5 @@
 /// The activation family's keyword table: ReLU, ReLU6, LeakyReLU, Hardtanh, Sigmoid, Tanh,
-/// SiLU, Hardswish and GELU, with `torch.nn`'s signatures and defaults.
+/// SiLU, Hardswish, GELU and Hardsigmoid, with `torch.nn`'s signatures and defaults.
 ///
 /// `inplace` is accepted where PyTorch has it (models copied from PyTorch carry it) and has no
 /// effect. Sigmoid and Tanh take no arguments at all, as in PyTorch.
@@ -13,6 +13,8 @@ enum ActivationLayers {
             .activation(.tanh)
         },
         simple("SiLU", .silu), simple("Hardswish", .hardswish), gelu,
+        // PyTorch's `relu6(x + 3) / 6`, i.e. ONNX HardSigmoid with alpha 1/6, beta 1/2.
+        simple("Hardsigmoid", .hardSigmoid(alpha: 1.0 / 6, beta: 0.5)),
     ]
 
     /// An activation whose only argument is `inplace`.

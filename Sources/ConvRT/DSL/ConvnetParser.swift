@@ -50,8 +50,12 @@ public enum ConvnetParser {
     /// Reads and parses a `.convnet` file; errors name it by `url.relativePath`.
     /// - Throws: `ConvRTError` if the file cannot be read, is not UTF-8, or does not parse.
     public static func parse(contentsOf url: URL) throws -> ParsedModel {
-        let file = url.relativePath
-        return try parse(try decodeUTF8(try FileAccess.read(url), file: file), file: file)
+        try parse(try FileAccess.read(url), file: url.relativePath)
+    }
+
+    /// Parses a file's bytes, which must be UTF-8 text (an error names the first bad byte's place).
+    public static func parse(_ data: Data, file: String) throws -> ParsedModel {
+        try parse(try decodeUTF8(data, file: file), file: file)
     }
 
     /// The text of `data`, or an error at the first byte that is not valid UTF-8.

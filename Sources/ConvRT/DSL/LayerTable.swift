@@ -14,6 +14,8 @@ struct LayerSpec: Sendable {
     var rejected: [String: String] = [:]
     /// Takes and ignores any further arguments, positional or keyword (`nn.Identity(*args, **kwargs)`).
     var acceptsAnyArguments = false
+    /// Takes `inputCount` or more value names (`Concat(a, b, c, dim=1)`).
+    var variadicInputs = false
     /// Reads the arguments into the op; only called once `required` are all present.
     let build: @Sendable (LayerArguments) throws(ConvRTError) -> Op
 }
@@ -22,7 +24,8 @@ struct LayerSpec: Sendable {
 /// (or in its family's file, like `ConvLayers`).
 enum LayerTable {
     static let specs: [LayerSpec] = ConvLayers.specs + NormLayers.specs + [unfold, fold]
-        + ActivationLayers.specs + [add, identity]
+        + ActivationLayers.specs + [add, identity] + TensorLayers.specs
+        + PoolingLayers.specs + PadLayers.specs + [UpsampleLayer.spec]
 
     private static let byName: [String: LayerSpec] =
         Dictionary(specs.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })

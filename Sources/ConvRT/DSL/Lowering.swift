@@ -111,25 +111,28 @@ struct Lowering {
             guard case .name(let name) = argument.value else {
                 throw positionalError(argument, index: index, spec: spec)
             }
-            if index < spec.inputCount { try checkDefined(Located(value: name, location: argument.location)) }
+            if index < spec.inputCount || spec.variadicInputs { try checkDefined(Located(value: name, location: argument.location)) }
             names.append(name)
         }
+        if spec.variadicInputs, names.count >= spec.inputCount { return names }
         guard names.count == spec.inputCount else {
             let plural = spec.inputCount == 1 ? "input" : "inputs"
             let location = names.count > spec.inputCount ? layer.positional[spec.inputCount].location : layer.op.location
-            throw ConvRTError("\(spec.name) takes \(spec.inputCount) \(plural), got \(names.count)", at: location)
+            let count = spec.variadicInputs ? "at least \(spec.inputCount)" : "\(spec.inputCount)"
+            throw ConvRTError("\(spec.name) takes \(count) \(plural), got \(names.count)", at: location)
         }
         return names
     }
 
     /// A positional that is not a name: an input written wrong, or a PyTorch-style positional parameter.
     private func positionalError(_ argument: Located<ArgValue>, index: Int, spec: LayerSpec) -> ConvRTError {
-        if index < spec.inputCount {
+        if index < spec.inputCount || (spec.variadicInputs && spec.parameters.isEmpty) {
             return ConvRTError(
                 "input \(index + 1) of \(spec.name) must be a value name, got \(argument.value.described)",
                 at: argument.location)
         }
-        let parameterIndex = index - spec.inputCount
+        // A variadic layer's first non-name positional is meant as its first parameter (`Concat(a, b, 1)`).
+        let parameterIndex = spec.variadicInputs ? 0 : index - spec.inputCount
         var message = "unexpected positional argument \(argument.value.rendered); layer parameters are passed by keyword"
         if parameterIndex < spec.parameters.count {
             message += ", e.g. \(spec.parameters[parameterIndex])=\(argument.value.rendered)"

@@ -84,16 +84,6 @@ public enum Op: Hashable, Sendable {
         case .constant: return "Constant"
         }
     }
-
-    /// The issue-5 layers whose passes are still being written: shape inference rejects them.
-    var isPendingImplementation: Bool {
-        switch self {
-        case .conv, .unfold, .fold, .activation, .add, .batchNorm, .identity: return false
-        case .pool, .adaptivePool, .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
-             .squeeze, .unsqueeze, .slice, .gather, .pad, .resize, .softmax, .reduceMean, .constant:
-            return true
-        }
-    }
 }
 
 /// Attributes shared by every convolution flavour, named as in `torch.nn`.

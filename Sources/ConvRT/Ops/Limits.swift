@@ -32,7 +32,7 @@ enum Limits {
     /// Rejects any integer attribute larger in magnitude than `maxDimension`.
     static func checkAttributes(_ op: Op) throws {
         for (name, values) in op.integerAttributes {
-            if let v = values.first(where: { abs($0) > maxDimension }) {
+            if let v = values.first(where: { $0 > maxDimension || $0 < -maxDimension }) {  // abs(Int.min) traps
                 throw ConvRTError("\(name) value \(v) is too large (the limit is \(maxDimension))")
             }
         }

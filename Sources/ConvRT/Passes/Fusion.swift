@@ -1,6 +1,6 @@
-/// Who reads what, for the fusion rules' match checks.
+/// Who reads what, for the fusion rules' match checks; kept current by `merge` as rules rewrite.
 struct StepUses {
-    /// Indices of the steps that read each value.
+    /// Indices of the steps that read each value (a step reading a value twice is listed twice).
     var consumers: [String: [Int]] = [:]
     /// Index of the step defining each value (graph inputs have none).
     var producer: [String: Int] = [:]
@@ -21,40 +21,91 @@ struct StepUses {
     }
 }
 
-/// A rewrite rule over plan steps: `match` only looks, `rewrite` only changes.
-protocol FusionRule {
-    associatedtype Match
-    /// The first place the rule applies, if any.
-    func match(_ steps: [PlanStep], _ uses: StepUses, shapes: [String: [Int]]) -> Match?
-    func rewrite(_ steps: inout [PlanStep], _ match: Match)
-}
+/// Steps under rewrite by one rule. An absorbed step stays in place as a tombstone (an inert
+/// `.copy` that reads and defines nothing a rule can match) until `compacted`, so indices never
+/// shift and `uses` is updated in O(1) per rewrite instead of rebuilt.
+struct FusionState {
+    var steps: [PlanStep]
+    var uses: StepUses
+    private var dead: [Bool]
 
-extension FusionRule {
-    /// Applies the rule once if it matches; returns whether it did.
-    func apply(_ steps: inout [PlanStep], outputs: [String], shapes: [String: [Int]]) -> Bool {
-        guard let m = match(steps, StepUses(steps, outputs: outputs), shapes: shapes) else { return false }
-        rewrite(&steps, m)
-        return true
+    init(_ steps: [PlanStep], outputs: [String]) {
+        self.steps = steps
+        uses = StepUses(steps, outputs: outputs)
+        dead = [Bool](repeating: false, count: steps.count)
+    }
+
+    /// The steps without tombstones, in order.
+    var compacted: [PlanStep] { steps.indices.filter { !dead[$0] }.map { steps[$0] } }
+
+    /// Merges step `absorbed` into step `target`, which then defines the absorbed step's value.
+    mutating func merge(absorbed: Int, into target: Int, kernel: StepKernel, inputs: [String]) {
+        let gone = steps[absorbed], old = steps[target]
+        // Uses: the target's old value disappears (its only reader was `absorbed`), the absorbed
+        // value is now the target's, and the target reads `inputs` instead of its old inputs.
+        uses.producer[old.output] = nil
+        uses.consumers[old.output] = nil
+        uses.producer[gone.output] = target
+        for name in gone.inputs where name != old.output { uses.consumers[name]?.removeAll { $0 == absorbed } }
+        for name in old.inputs { uses.consumers[name]?.removeAll { $0 == target } }
+        for name in inputs { uses.consumers[name, default: []].append(target) }
+        steps[target].kernel = kernel
+        steps[target].inputs = inputs
+        steps[target].output = gone.output
+        steps[target].covers += gone.covers
+        steps[target].opName += "+" + gone.opName
+        steps[absorbed].kernel = .copy
+        steps[absorbed].inputs = []
+        steps[absorbed].output = ""
+        dead[absorbed] = true
     }
 }
 
-/// Merges step `absorbed` into step `into`, which then defines the absorbed step's value.
-private func merge(_ steps: inout [PlanStep], absorbed: Int, into target: Int, kernel: StepKernel, inputs: [String]) {
-    let gone = steps[absorbed]
-    steps[target].kernel = kernel
-    steps[target].inputs = inputs
-    steps[target].output = gone.output
-    steps[target].covers += gone.covers
-    steps[target].opName += "+" + gone.opName
-    steps.remove(at: absorbed)
+/// A match: the index of the later step, which the rewrite absorbs.
+protocol FusionMatch {
+    var absorbed: Int { get }
+}
+
+/// A rewrite rule over plan steps: `match` only looks, `rewrite` only changes.
+///
+/// `match` returns the first place at or after `start` where the rule applies, judged by the
+/// later step (the one absorbed). A rewrite absorbs step `i` into an earlier step `j` that `i`
+/// alone read; nothing before `i` reads `j`'s new value or saw `j`'s old one, so no new match
+/// can appear before `i`, and the next search starts after it: a rule's fixpoint costs one scan.
+protocol FusionRule {
+    associatedtype Match: FusionMatch
+    func match(_ steps: [PlanStep], _ uses: StepUses, shapes: [String: [Int]], from start: Int) -> Match?
+    func rewrite(_ state: inout FusionState, _ match: Match)
+}
+
+extension FusionRule {
+    /// Applies the rule until it no longer matches; returns whether it applied at all.
+    /// `check`, when given, runs on the compacted steps after every rewrite (the verifier).
+    func applyAll(_ steps: inout [PlanStep], outputs: [String], shapes: [String: [Int]],
+                  check: (([PlanStep]) throws -> Void)?) rethrows -> Bool {
+        var state = FusionState(steps, outputs: outputs)
+        var start = 0, applied = false
+        while let m = match(state.steps, state.uses, shapes: shapes, from: start) {
+            rewrite(&state, m)
+            applied = true
+            start = m.absorbed + 1
+            try check?(state.compacted)
+        }
+        if applied { steps = state.compacted }
+        return applied
+    }
 }
 
 /// Conv/ConvTranspose -> BatchNorm (running stats): scale the weights and shift the bias.
 struct FoldBatchNorm: FusionRule {
-    struct Match { var conv: Int; var norm: Int; var scale: [Float]; var shift: [Float] }
+    struct Match: FusionMatch {
+        var conv: Int, norm: Int, scale: [Float], shift: [Float]
+        var absorbed: Int { norm }
+    }
 
-    func match(_ steps: [PlanStep], _ uses: StepUses, shapes: [String: [Int]]) -> Match? {
-        for (i, step) in steps.enumerated() {
+    func match(_ steps: [PlanStep], _ uses: StepUses, shapes: [String: [Int]], from start: Int) -> Match? {
+        for i in start..<max(start, steps.count) {
+            let step = steps[i]
             guard case .channelAffine(let scale, let shift) = step.kernel,
                   let j = uses.producer[step.inputs[0]], uses.isPrivate(step.inputs[0], to: i),
                   case .conv(_, _, _, let epilogue) = steps[j].kernel, epilogue.isEmpty
@@ -64,12 +115,12 @@ struct FoldBatchNorm: FusionRule {
         return nil
     }
 
-    func rewrite(_ steps: inout [PlanStep], _ m: Match) {
-        guard case .conv(var a, let weight, let bias, let epilogue) = steps[m.conv].kernel else { return }
+    func rewrite(_ state: inout FusionState, _ m: Match) {
+        guard case .conv(var a, let weight, let bias, let epilogue) = state.steps[m.conv].kernel else { return }
         let folded = Self.fold(a, weight: weight, bias: bias, scale: m.scale.map(Double.init), shift: m.shift.map(Double.init))
         a.hasBias = true
-        merge(&steps, absorbed: m.norm, into: m.conv,
-              kernel: .conv(a, weight: folded.weight, bias: folded.bias, epilogue: epilogue), inputs: steps[m.conv].inputs)
+        state.merge(absorbed: m.norm, into: m.conv,
+                    kernel: .conv(a, weight: folded.weight, bias: folded.bias, epilogue: epilogue), inputs: state.steps[m.conv].inputs)
     }
 
     /// `w'[o] = w[o] * scale[o]`, `b'[o] = b[o] * scale[o] + shift[o]`, in Double.
@@ -96,10 +147,14 @@ struct FoldBatchNorm: FusionRule {
 /// Add(conv(x), r) -> conv(x) with `r` added in the epilogue. The other operand must have the
 /// output's exact shape and be computed before the conv runs; the Add's own activation moves along.
 struct FuseResidualAdd: FusionRule {
-    struct Match { var conv: Int; var add: Int; var residual: String; var then: Activation? }
+    struct Match: FusionMatch {
+        var conv: Int, add: Int, residual: String, then: Activation?
+        var absorbed: Int { add }
+    }
 
-    func match(_ steps: [PlanStep], _ uses: StepUses, shapes: [String: [Int]]) -> Match? {
-        for (i, step) in steps.enumerated() {
+    func match(_ steps: [PlanStep], _ uses: StepUses, shapes: [String: [Int]], from start: Int) -> Match? {
+        for i in start..<max(start, steps.count) {
+            let step = steps[i]
             guard case .add(let then) = step.kernel, step.inputs.count == 2 else { continue }
             // Prefer the later conv: the other operand is then more likely already computed.
             let candidates = [(0, 1), (1, 0)].sorted { (uses.producer[step.inputs[$0.0]] ?? -1) > (uses.producer[step.inputs[$1.0]] ?? -1) }
@@ -116,21 +171,26 @@ struct FuseResidualAdd: FusionRule {
         return nil
     }
 
-    func rewrite(_ steps: inout [PlanStep], _ m: Match) {
-        guard case .conv(let a, let w, let b, var e) = steps[m.conv].kernel else { return }
-        e.residualInput = steps[m.conv].inputs.count
+    func rewrite(_ state: inout FusionState, _ m: Match) {
+        guard case .conv(let a, let w, let b, var e) = state.steps[m.conv].kernel else { return }
+        e.residualInput = state.steps[m.conv].inputs.count
         e.postActivation = m.then
-        merge(&steps, absorbed: m.add, into: m.conv, kernel: .conv(a, weight: w, bias: b, epilogue: e),
-              inputs: steps[m.conv].inputs + [m.residual])
+        state.merge(absorbed: m.add, into: m.conv, kernel: .conv(a, weight: w, bias: b, epilogue: e),
+                    inputs: state.steps[m.conv].inputs + [m.residual])
     }
 }
 
-/// Conv -> activation, or Add -> activation: apply the activation in the producer's epilogue.
+/// Conv -> activation, Add -> activation, or Linear -> ReLU/ReLU6/Hardtanh/LeakyReLU: apply the
+/// activation in the producer's epilogue.
 struct FuseActivation: FusionRule {
-    struct Match { var producer: Int; var activation: Int; var kernel: StepKernel }
+    struct Match: FusionMatch {
+        var producer: Int, activation: Int, kernel: StepKernel
+        var absorbed: Int { activation }
+    }
 
-    func match(_ steps: [PlanStep], _ uses: StepUses, shapes: [String: [Int]]) -> Match? {
-        for (i, step) in steps.enumerated() {
+    func match(_ steps: [PlanStep], _ uses: StepUses, shapes: [String: [Int]], from start: Int) -> Match? {
+        for i in start..<max(start, steps.count) {
+            let step = steps[i]
             guard case .activation(let act) = step.kernel,
                   let j = uses.producer[step.inputs[0]], uses.isPrivate(step.inputs[0], to: i)
             else { continue }
@@ -146,6 +206,10 @@ struct FuseActivation: FusionRule {
                 return Match(producer: j, activation: i, kernel: .conv(a, weight: w, bias: b, epilogue: e))
             case .add(nil):
                 return Match(producer: j, activation: i, kernel: .add(then: act))
+            case .tensor(.linear(var l)) where l.activation == .none:
+                guard let store = GEMMConv.storeActivation(for: act) else { continue }
+                l.activation = store
+                return Match(producer: j, activation: i, kernel: .tensor(.linear(l)))
             default:
                 continue
             }
@@ -153,7 +217,7 @@ struct FuseActivation: FusionRule {
         return nil
     }
 
-    func rewrite(_ steps: inout [PlanStep], _ m: Match) {
-        merge(&steps, absorbed: m.activation, into: m.producer, kernel: m.kernel, inputs: steps[m.producer].inputs)
+    func rewrite(_ state: inout FusionState, _ m: Match) {
+        state.merge(absorbed: m.activation, into: m.producer, kernel: m.kernel, inputs: state.steps[m.producer].inputs)
     }
 }

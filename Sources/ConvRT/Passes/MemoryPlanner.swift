@@ -75,7 +75,7 @@ enum MemoryPlanner {
             guard !external.contains(step.output) else { continue }
             let bytes = roundUp((shapes[step.output] ?? []).reduce(1, *) * 4)
             let end = lastUse[step.output] ?? i
-            if reuse, let donor = inPlaceDonor(step, at: i, bytes: bytes, lastUse: lastUse, bufferOfValue: bufferOfValue, buffers: buffers) {
+            if reuse, let donor = inPlaceDonor(step, at: i, shapes: shapes, lastUse: lastUse, bufferOfValue: bufferOfValue, buffers: buffers) {
                 buffers[donor].values.append(step.output)
                 buffers[donor].lastStep = max(buffers[donor].lastStep, end)
                 bufferOfValue[step.output] = donor
@@ -94,18 +94,22 @@ enum MemoryPlanner {
                           arenaBytes: arena, naiveBytes: naive)
     }
 
-    /// An operand buffer the step may overwrite: the operand dies at this step, is as large as the
-    /// output, and the kernel reads each element before writing the same element.
-    private static func inPlaceDonor(_ step: PlanStep, at i: Int, bytes: Int, lastUse: [String: Int],
+    /// An operand buffer the step may overwrite: the operand dies at this step, has the output's
+    /// shape (not merely its rounded byte size: a broadcast operand would be overwritten before all
+    /// its reads), and the kernel reads each element before writing the same element.
+    private static func inPlaceDonor(_ step: PlanStep, at i: Int, shapes: [String: [Int]], lastUse: [String: Int],
                                      bufferOfValue: [String: Int], buffers: [MemoryPlan.Buffer]) -> Int? {
         let candidates: [String]
         switch step.kernel {
         case .activation, .channelAffine, .copy: candidates = [step.inputs[0]]
-        case .add: candidates = step.inputs
+        case .add, .tensor(.binary): candidates = step.inputs
+        case .tensor(let k) where k.isView: candidates = [step.inputs[0]]
         default: candidates = []  // a conv's SGEMM stores partial sums before it reads the residual
         }
+        let count = (shapes[step.output] ?? []).reduce(1, *)
         for name in candidates {
-            guard lastUse[name] == i, let b = bufferOfValue[name], buffers[b].bytes == bytes,
+            let sameShape = shapes[name] == shapes[step.output] || (step.kernel.isElementwise && shapes[name]?.reduce(1, *) == count)
+            guard lastUse[name] == i, let b = bufferOfValue[name], sameShape,
                   step.inputs.filter({ $0 == name }).count == 1 || step.kernel.isElementwise
             else { continue }
             return b

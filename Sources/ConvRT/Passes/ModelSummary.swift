@@ -74,13 +74,15 @@ public struct ModelSummary: Sendable {
             case .leakyReLU(let slope): return "slope=\(slope)"
             case .hardtanh(let lo, let hi): return "min=\(lo) max=\(hi)"
             case .gelu(let approximate): return approximate ? "approximate=tanh" : ""
+            case .hardSigmoid(let alpha, let beta): return "alpha=\(alpha) beta=\(beta)"
             default: return ""
             }
         case .add, .identity:
             return ""
-        case .pool, .adaptivePool, .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
-             .squeeze, .unsqueeze, .slice, .gather, .pad, .resize, .softmax, .reduceMean, .constant:
-            return ""
+        case .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .slice, .gather,
+             .softmax, .reduceMean, .constant:
+            return tensorAttributes(of: op)
+        case .pool, .adaptivePool, .pad, .resize: return SpatialLayerSummary.attributes(of: op)
         }
     }
 
@@ -107,13 +109,44 @@ public struct ModelSummary: Sendable {
             return [inCount]
         case .unfold, .identity:
             return [0]
-        case .activation, .add:
+        case .activation, .add, .binary:
             return [outCount]
         case .batchNorm:
             return [2, outCount]
-        case .pool, .adaptivePool, .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
-             .squeeze, .unsqueeze, .slice, .gather, .pad, .resize, .softmax, .reduceMean, .constant:
-            return nil
+        case .linear, .matmul:
+            // A multiply-add per output element and contracted element (K: the first operand's last dim).
+            return [2, outCount, inShape.last ?? 1]
+        case .softmax:
+            // max, subtract, exp, sum and divide (or log) per element.
+            return [5, outCount]
+        case .reduceMean:
+            return [inCount]
+        case .concat, .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .slice, .gather, .constant:
+            return [0]
+        case .pool, .adaptivePool, .pad, .resize: return SpatialLayerSummary.flopFactors(op, inCount: inCount, outCount: outCount)
+        }
+    }
+
+    /// Key attributes of the dense and tensor ops: `512->1000`, `dim=1`, `perm=[0, 2, 3, 1]`.
+    private static func tensorAttributes(of op: Op) -> String {
+        switch op {
+        case .linear(let l): return "\(l.inFeatures.map(String.init) ?? "?")->\(l.outFeatures)" + (l.hasBias ? "" : " bias=false")
+        case .concat(let axis): return "dim=\(axis)"
+        case .flatten(let start, let end): return "start_dim=\(start) end_dim=\(end)"
+        case .reshape(let r): return "shape=\(r.shape.bracketed)" + (r.allowZero ? " allowzero" : "")
+        case .transpose(let perm): return perm.isEmpty ? "perm=reversed" : "perm=\(perm.bracketed)"
+        case .squeeze(let axes): return axes.isEmpty ? "all size-1 dims" : "axes=\(axes.bracketed)"
+        case .unsqueeze(let axes): return "axes=\(axes.bracketed)"
+        case .slice(let s):
+            func bound(_ v: Int) -> String { v >= Limits.maxDimension ? "inf" : v <= -Limits.maxDimension ? "-inf" : String(v) }
+            return "starts=[\(s.starts.map(bound).joined(separator: ", "))] ends=[\(s.ends.map(bound).joined(separator: ", "))] axes=\(s.axes.bracketed)" + (s.steps.allSatisfy { $0 == 1 } ? "" : " steps=\(s.steps.bracketed)")
+        case .gather(let g):
+            let indices = g.indices.count <= 8 ? g.indices.bracketed : "\(g.indices.count) indices"
+            return "axis=\(g.axis) indices=\(indices)" + (g.indicesShape.isEmpty ? " (scalar)" : "")
+        case .softmax(let axis, _): return "dim=\(axis)"
+        case .reduceMean(let axes, let keep): return (axes.isEmpty ? "all dims" : "axes=\(axes.bracketed)") + (keep ? " keepdims" : "")
+        case .constant(let shape): return "shape=\(shape.bracketed)"
+        default: return ""
         }
     }
 }

@@ -59,16 +59,17 @@ public enum Planner {
             while changed {
                 changed = false
                 for (name, rule) in rules {
-                    while rule.apply(&steps, outputs: outputs, shapes: shapes) {
-                        changed = true
-                        try check(name)
-                    }
+                    let verifier: (([PlanStep]) throws -> Void)? = verify ? {
+                        try PlanVerifier.verify($0, inputs: graph.inputs.map(\.name), outputs: outputs, after: name)
+                    } : nil
+                    if try rule.applyAll(&steps, outputs: outputs, shapes: shapes, check: verifier) { changed = true }
                 }
             }
         }
         removeDeadSteps(&steps, outputs: outputs)
         try check("dead-step elimination")
         for i in steps.indices { steps[i].convAlgorithm = ConvAlgorithm.choose(steps[i], threads: options.threads, shapes: shapes) }
+        for i in steps.indices { steps[i].kernel = steps[i].kernel.withThreads(options.threads) }
         let memory = MemoryPlanner.plan(steps, shapes: shapes, inputs: graph.inputs.map(\.name), outputs: outputs, reuse: options.reuse)
         return ExecutionPlan(steps: steps, memory: memory, shapes: shapes, inputs: graph.inputs.map(\.name), outputs: outputs)
     }
@@ -76,6 +77,7 @@ public enum Planner {
     /// An Identity passes its value through: readers read its input instead. One that is a graph
     /// output stays as a copy (outputs never alias other values).
     static func removeIdentities(_ steps: inout [PlanStep], outputs: [String]) {
+        let outputs = Set(outputs)
         var renamed: [String: String] = [:]
         steps = steps.compactMap { step in
             var step = step

@@ -67,9 +67,13 @@ public enum ShapeInference {
         case .batchNorm(let attributes):
             let (resolved, shape) = try BatchNormShapeFunction.infer(attributes, input: operands[0])
             return (.batchNorm(resolved), shape)
-        case .pool, .adaptivePool, .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
-             .squeeze, .unsqueeze, .slice, .gather, .pad, .resize, .softmax, .reduceMean, .constant:
-            throw ConvRTError("\(op.displayName) is not supported yet")
+        case .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .slice, .gather,
+             .softmax, .reduceMean, .constant:
+            return try TensorShapeFunctions.infer(op, operands: operands)
+        case .pool(let a): return (op, try PoolShapeFunction(attributes: a, input: operands[0]).infer())
+        case .adaptivePool(let a): let (r, s) = try AdaptivePoolShapeFunction(attributes: a, input: operands[0]).infer(); return (.adaptivePool(r), s)
+        case .pad(let p): return (op, try PadShapeFunction.infer(p, input: operands[0]))
+        case .resize(let a): let (r, s) = try ResizeShapeFunction(attributes: a, input: operands[0]).infer(); return (.resize(r), s)
         }
     }
 

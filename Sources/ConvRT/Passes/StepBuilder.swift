@@ -30,9 +30,10 @@ enum StepBuilder {
                 mean: try parameter("running_mean").data, variance: try parameter("running_var").data,
                 weight: weight?.data, bias: bias?.data, eps: b.eps)
             return .channelAffine(scale: scale.map(Float.init), shift: shift.map(Float.init))
-        case .pool, .adaptivePool, .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
-             .squeeze, .unsqueeze, .slice, .gather, .pad, .resize, .softmax, .reduceMean, .constant:
-            throw ConvRTError("\(node.op.displayName) is not supported yet", context: node.label, at: node.location)
+        case .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .slice, .gather,
+             .softmax, .reduceMean, .constant:
+            return .tensor(try TensorLayerKernel(node, weights: weights))
+        case .pool, .adaptivePool, .pad, .resize: return .layer(try SpatialLayerKernel(node.op))
         }
     }
 

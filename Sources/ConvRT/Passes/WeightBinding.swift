@@ -28,9 +28,12 @@ public enum WeightBinding {
             switch node.op {
             case .conv(let a): return convParameters(a, node: node)
             case .batchNorm(let b): return batchNormParameters(b, node: node)
+            case .linear(let l): return linearParameters(l, node: node)
+            case .constant(let shape):
+                return [ParameterSpec(key: "\(node.name).value", shape: shape, initializer: .constant(0), node: node, isBuffer: true)]
             case .unfold, .fold, .activation, .add, .identity: return []
-            case .pool, .adaptivePool, .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
-             .squeeze, .unsqueeze, .slice, .gather, .pad, .resize, .softmax, .reduceMean, .constant: return []
+            case .pool, .adaptivePool, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
+             .squeeze, .unsqueeze, .slice, .gather, .pad, .resize, .softmax, .reduceMean: return []
             }
         }
     }
@@ -41,6 +44,18 @@ public enum WeightBinding {
         var specs = [ParameterSpec(key: "\(node.name).weight", shape: a.weightShape(inChannels: c), initializer: initializer, node: node)]
         if a.hasBias {
             specs.append(ParameterSpec(key: "\(node.name).bias", shape: [a.outChannels], initializer: initializer, node: node))
+        }
+        return specs
+    }
+
+    /// `weight` `(out, in)` and `bias` `(out)`, both uniform in ±1/sqrt(in) like `nn.Linear`'s
+    /// `kaiming_uniform_(a=sqrt(5))` and bias init.
+    private static func linearParameters(_ l: LinearAttributes, node: Node) -> [ParameterSpec] {
+        guard let inFeatures = l.inFeatures else { return [] }
+        let initializer = ParameterSpec.Initializer.uniform(fanIn: inFeatures)
+        var specs = [ParameterSpec(key: "\(node.name).weight", shape: [l.outFeatures, inFeatures], initializer: initializer, node: node)]
+        if l.hasBias {
+            specs.append(ParameterSpec(key: "\(node.name).bias", shape: [l.outFeatures], initializer: initializer, node: node))
         }
         return specs
     }
@@ -129,6 +144,14 @@ public enum WeightBinding {
             }
         }
         return weights
+    }
+
+    /// The float32 bytes of every parameter the graph's layers need (saturating, never trapping).
+    static func parameterBytes(of graph: Graph) -> Int {
+        parameters(of: graph).reduce(0) { total, spec in
+            let bytes = Limits.product(spec.shape + [4]) ?? Int.max
+            return total.addingReportingOverflow(bytes).overflow ? Int.max : total + bytes
+        }
     }
 
     /// Checks that a graph carries exactly the parameters its layers need (e.g. one read from a `.pb`).

@@ -33,12 +33,18 @@ public enum StepKernel: Sendable {
     case add(then: Activation?)
     /// Copies its input (an `Identity` whose result is a graph output).
     case copy
+    /// Linear, MatMul, Sub/Mul/Div, Concat, Flatten/Reshape/Squeeze/Unsqueeze, Transpose, Slice,
+    /// Gather, Softmax/LogSoftmax, ReduceMean, Constant.
+    case tensor(TensorLayerKernel)
+    /// Pooling, adaptive pooling, padding or resizing.
+    case layer(SpatialLayerKernel)
 
     /// Whether output element `i` depends only on input element `i` (so it may overwrite its input).
     var isElementwise: Bool {
         switch self {
         case .channelAffine, .activation, .copy: return true
-        case .add, .conv, .unfold, .fold, .batchStatisticsNorm: return false
+        case .tensor(let k): return k.isView
+        case .add, .conv, .unfold, .fold, .batchStatisticsNorm, .layer: return false
         }
     }
 }
@@ -58,7 +64,10 @@ public struct PlanStep: Sendable {
     var convAlgorithm: ConvAlgorithm? = nil
 
     /// The algorithm for display: `gemm (sgemm_6x16_avx2)`, `direct`.
-    public var algorithm: String? { convAlgorithm?.description }
+    public var algorithm: String? {
+        if case .tensor(let k) = kernel { return k.algorithm }
+        return convAlgorithm?.description
+    }
 }
 
 /// How a convolution step runs; chosen once per plan by `ConvAlgorithm.choose`.

@@ -85,7 +85,7 @@ enum PlanExecutor {
 
     private static func run(_ step: PlanStep, plan: ExecutionPlan, operands x: [UnsafePointer<Float>],
                             out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?) {
-        let inShape = plan.shapes[step.inputs[0]] ?? []
+        let inShape = step.inputs.first.flatMap { plan.shapes[$0] } ?? []  // a Constant has no operand
         let outShape = plan.shapes[step.output] ?? []
         switch step.kernel {
         case .conv(let a, let weight, let bias, let epilogue):
@@ -111,6 +111,10 @@ enum PlanExecutor {
                                   shape: outShape, then: then, out: out)
         case .copy:
             if UnsafePointer(out) != x[0] { out.update(from: x[0], count: outShape.reduce(1, *)) }
+        case .tensor(let k):
+            k.run(x, shapes: step.inputs.map { plan.shapes[$0] ?? [] }, out: out, outShape: outShape)
+        case .layer(let kernel):
+            kernel.run(x[0], inShape: inShape, out: out, outShape: outShape)
         }
     }
 

@@ -10,6 +10,7 @@ public enum ReferenceExecutor {
         let bound = try ShapeInference.bindInputs(graph, shapes: inputs.mapValues(\.shape))
         let inferred = try ShapeInference.run(graph, inputShapes: bound)
         let lastUse = lastUses(inferred.graph)
+        let outputs = Set(graph.outputs)
         var values = inputs
         for (index, node) in inferred.graph.nodes.enumerated() {
             let operands = node.inputs.map { values[$0]! }  // verified: defined before use
@@ -17,7 +18,7 @@ public enum ReferenceExecutor {
                 throw ConvRTError("could not resolve the output shape", context: node.label, at: node.location)
             }
             values[node.name] = try execute(node, operands: operands, outputShape: outputShape, weights: graph.weights)
-            for name in node.inputs where lastUse[name] == index && !graph.outputs.contains(name) {
+            for name in node.inputs where lastUse[name] == index && !outputs.contains(name) {
                 values[name] = nil
             }
         }
@@ -55,9 +56,13 @@ public enum ReferenceExecutor {
             return try batchNorm(b, operands[0], node: node, weights: weights)
         case .add:
             return ReferenceKernels.add(operands[0], operands[1])
-        case .pool, .adaptivePool, .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose,
-             .squeeze, .unsqueeze, .slice, .gather, .pad, .resize, .softmax, .reduceMean, .constant:
-            throw ConvRTError("\(node.op.displayName) is not supported yet", context: node.label, at: node.location)
+        case .linear, .matmul, .binary, .concat, .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .slice, .gather,
+             .softmax, .reduceMean, .constant:
+            return try ReferenceKernels.tensorOp(node, operands, outputShape: outputShape, weights: weights)
+        case .pool(let a): return ReferenceKernels.pool(operands[0], a, outputShape: outputShape)
+        case .adaptivePool(let a): return ReferenceKernels.adaptivePool(operands[0], a, outputShape: outputShape)
+        case .pad(let p): return ReferenceKernels.pad(operands[0], p)
+        case .resize(let a): return ReferenceKernels.resize(operands[0], a, outputShape: outputShape)
         }
     }
 

@@ -20,18 +20,20 @@ public enum NPY {
     /// - Returns: The array as float32 in C order, plus human-readable notes about conversions
     ///   (e.g. "converted float64 to float32").
     /// - Throws: ``ConvRTError`` naming `name` for a malformed file or an unsupported dtype.
-    public static func decode(_ data: Data, name: String) throws -> (tensor: Tensor, notes: [String]) {
-        try data.withUnsafeBytes { try decode(raw: $0, name: name) }
+    ///   - limit: Cap on the float32 array's size, checked before it is allocated.
+    public static func decode(_ data: Data, name: String, limit: MemoryLimit = .default) throws -> (tensor: Tensor, notes: [String]) {
+        try data.withUnsafeBytes { try decode(raw: $0, name: name, limit: limit) }
     }
 
     /// Decodes the contents of a `.npy` file held as bytes; as the `Data` overload does.
-    public static func decode(_ bytes: [UInt8], name: String) throws -> (tensor: Tensor, notes: [String]) {
-        try bytes.withUnsafeBytes { try decode(raw: $0, name: name) }
+    public static func decode(_ bytes: [UInt8], name: String, limit: MemoryLimit = .default) throws -> (tensor: Tensor, notes: [String]) {
+        try bytes.withUnsafeBytes { try decode(raw: $0, name: name, limit: limit) }
     }
 
-    /// Reads and decodes a `.npy` file; errors name the file's path.
-    public static func read(contentsOf url: URL) throws -> (tensor: Tensor, notes: [String]) {
-        try decode(try FileAccess.read(url, mapped: true), name: FileAccess.displayName(url))
+    /// Reads and decodes a `.npy` file (memory-mapped, so only the float32 array counts
+    /// against `limit`); errors name the file's path.
+    public static func read(contentsOf url: URL, limit: MemoryLimit = .default) throws -> (tensor: Tensor, notes: [String]) {
+        try decode(try FileAccess.read(url, mapped: true), name: FileAccess.displayName(url), limit: limit)
     }
 
     /// Encodes `tensor` as a `.npy` file: little-endian float32 (`<f4`), C order, format 1.0
@@ -64,16 +66,18 @@ public enum NPY {
     // MARK: - Internals
 
     /// Decodes a whole `.npy` image; every error message is prefixed with `name`.
-    static func decode(raw: UnsafeRawBufferPointer, name: String) throws -> (tensor: Tensor, notes: [String]) {
+    static func decode(raw: UnsafeRawBufferPointer, name: String, limit: MemoryLimit) throws -> (tensor: Tensor, notes: [String]) {
         do {
-            return try decode(raw: raw)
+            return try decode(raw: raw, limit: limit)
         } catch let error as ConvRTError {
             throw ConvRTError("\(name): \(error.message)")
         }
     }
 
     /// Decodes a whole `.npy` image; errors carry no file name.
-    static func decode(raw: UnsafeRawBufferPointer) throws -> (tensor: Tensor, notes: [String]) {
+    ///
+    /// `used` bytes of `limit` are already taken (by earlier arrays of the same `.npz`).
+    static func decode(raw: UnsafeRawBufferPointer, limit: MemoryLimit = .unlimited, used: Int = 0) throws -> (tensor: Tensor, notes: [String]) {
         let header = try NPYHeader.parse(raw)
         guard case .string(let descr) = header.descr, let dtype = NPYDType(descr: descr) else {
             throw ConvRTError("unsupported dtype \(header.descr)")
@@ -89,6 +93,8 @@ public enum NPY {
         guard available == byteCount else {
             throw ConvRTError("\(available - byteCount) unexpected bytes after the array data")
         }
+        try limit.check(used + floatBytes(header), (used > 0 ? "with the arrays before it, " : "")
+                        + "the float32 array of shape \(header.shape.bracketed)")
         let payload = UnsafeRawBufferPointer(rebasing: raw[header.dataOffset...])
         var (values, inexact) = dtype.convert(payload, count: count)
         var notes: [String] = []
@@ -102,6 +108,13 @@ public enum NPY {
             notes.append("transposed Fortran-order data to C order")
         }
         return (Tensor(shape: header.shape, data: values), notes)
+    }
+
+    /// The bytes decoding takes: the float32 array, twice when a Fortran-order copy is reordered.
+    /// Only called on shapes `elementCount` accepted, so it cannot overflow.
+    static func floatBytes(_ header: NPYHeader) -> Int {
+        let count = header.shape.contains(0) ? 0 : header.shape.reduce(1, *)
+        return count * 4 * (header.fortranOrder && header.shape.count >= 2 ? 2 : 1)
     }
 
     /// The element count, rejecting shapes whose non-zero dimensions multiply past the sanity cap

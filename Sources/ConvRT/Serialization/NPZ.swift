@@ -4,29 +4,45 @@ import ZIPFoundation
 /// Reading and writing NumPy `.npz` archives (zips of `.npy` files, as `numpy.savez` and
 /// `numpy.savez_compressed` write them) as named float32 ``Tensor``s.
 public enum NPZ {
-    /// Default cap on the total uncompressed size of an archive's arrays: 4 GiB.
+    /// Default cap on the total uncompressed size of an archive's arrays for
+    /// ``read(contentsOf:maxBytes:)``: 4 GiB.
     public static let defaultMaxBytes = 4 << 30
 
     /// Reads every array in a `.npz` archive; stored and deflated entries are both accepted.
     ///
     /// - Parameters:
-    ///   - url: The archive.
-    ///   - maxBytes: Cap on the total uncompressed size of all entries, checked against each entry's
-    ///     declared size before extraction and enforced while inflating (zip-bomb guard).
+    ///   - url: The archive (memory-mapped: only what is inflated or converted counts).
+    ///   - limit: Cap on the memory the arrays take, checked before each allocation: each deflated
+    ///     entry's declared size before inflating it (inflation stops at the declared size, so a
+    ///     zip bomb costs no more than it declares), and each array's float32 size before
+    ///     converting it, counting the arrays already read.
     /// - Returns: Entries in archive order, keys without the `.npy` suffix, each with notes about
     ///   conversions to float32 (as `NPY.decode` reports them).
     /// - Throws: ``ConvRTError`` naming the file, and the key where one is at fault, e.g.
     ///   `weights.npz: key 'conv.weight': unsupported dtype '<c8'`.
     public static func read(
-        contentsOf url: URL, maxBytes: Int = defaultMaxBytes
+        contentsOf url: URL, limit: MemoryLimit = .default
     ) throws -> [(name: String, tensor: Tensor, notes: [String])] {
-        let path = FileAccess.displayName(url)
-        let data = try FileAccess.read(url, mapped: true)
-        return try data.withUnsafeBytes { raw in
+        try decode(try FileAccess.read(url, mapped: true), name: FileAccess.displayName(url), limit: limit)
+    }
+
+    /// ``read(contentsOf:limit:)`` with a cap of `maxBytes` on the arrays' total size.
+    public static func read(
+        contentsOf url: URL, maxBytes: Int
+    ) throws -> [(name: String, tensor: Tensor, notes: [String])] {
+        try read(contentsOf: url, limit: MemoryLimit(bytes: maxBytes, name: "the limit"))
+    }
+
+    /// Decodes a whole `.npz` archive held in memory; as ``read(contentsOf:limit:)`` does, with
+    /// errors naming `name`.
+    public static func decode(
+        _ data: Data, name path: String, limit: MemoryLimit = .default
+    ) throws -> [(name: String, tensor: Tensor, notes: [String])] {
+        try data.withUnsafeBytes { raw in
             let entries = try prefixingErrors(with: path) { try ZipReader.entries(in: raw) }
             var result: [(name: String, tensor: Tensor, notes: [String])] = []
             var keys: Set<String> = []
-            var budget = maxBytes
+            var used = 0
             for entry in entries where !entry.isDirectory {
                 guard entry.name.hasSuffix(".npy") else {
                     throw ConvRTError("\(path): entry '\(entry.name)' is not a .npy array")
@@ -34,14 +50,16 @@ public enum NPZ {
                 let key = String(entry.name.dropLast(4))
                 let context = "\(path): key '\(key)'"
                 guard keys.insert(key).inserted else { throw ConvRTError("\(context): duplicate key") }
-                guard entry.uncompressedSize <= budget else {
-                    throw ConvRTError("\(context): uncompressed size \(entry.uncompressedSize) bytes exceeds the "
-                                      + "limit of \(maxBytes) bytes for the archive")
+                guard entry.uncompressedSize <= limit.bytes - used else {
+                    let left = used > 0 ? " (\(MemoryLimit.format(limit.bytes - used)) left)" : ""
+                    throw ConvRTError("\(context): uncompressed size \(MemoryLimit.format(entry.uncompressedSize)) exceeds "
+                                      + "\(limit) for the archive\(left)")
                 }
-                budget -= entry.uncompressedSize
                 let (tensor, notes) = try prefixingErrors(with: context) {
-                    try ZipReader.withContents(of: entry, in: raw) { try NPY.decode(raw: $0) }
+                    try ZipReader.withContents(of: entry, in: raw) { try NPY.decode(raw: $0, limit: limit, used: used) }
                 }
+                // The inflated bytes and the float32 copy are alive together only briefly: count the larger.
+                used += max(entry.uncompressedSize, tensor.count * 4)
                 result.append((key, tensor, notes))
             }
             return result

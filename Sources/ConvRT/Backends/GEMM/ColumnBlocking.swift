@@ -65,7 +65,7 @@ struct ColumnBlocking: Equatable {
         slabStride = (widest % 2 == 0 ? widest + 1 : widest) * panelWidth
         let rowPanels = (coutG + tile.rows - 1) / tile.rows
         let items = imageGroups * blocks
-        shared = threads > 1 && items < 4 * threads && rowPanels >= 2 && items * k * slabStride <= Self.sharedLimit
+        shared = threads > 1 && items > 0 && items < 4 * threads && rowPanels >= 2 && items * k * slabStride <= Self.sharedLimit
         rowParts = shared ? min(rowPanels, (4 * threads + items - 1) / items) : 1
         slabFloats = (shared ? k : self.kc) * slabStride
         slabCount = shared ? items : threads
