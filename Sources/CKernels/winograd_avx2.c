@@ -98,11 +98,21 @@ WI void input_group(const float *const at[6], const __m256i mask[6][5], float *v
     }
 }
 
+// Masks of a group's 6 rows x 5 column vectors: lanes inside the image.
+WI void group_masks(__m256i mask[6][5], const int row_ok[6], long col0, long width) {
+    for (int r = 0; r < 6; r++)
+        for (int j = 0; j < 5; j++)
+            mask[r][j] = row_ok[r] ? column_mask(col0 + 8 * j, width) : _mm256_setzero_si256();
+}
+
+enum { EDGE_SLOTS = 3 };  // groups crossing a side of the image: the first, the last one or two
+
 WT static void input_avx2(const convrt_winograd_f43 *w, const float *x, size_t ty, size_t tx0,
                           size_t n, float *v, size_t ldv, size_t pstride) {
     const long width = (long)w->in_w, height = (long)w->in_h, plane = (long)(w->in_h * w->in_w);
     const long row0 = (long)ty * 4 - w->pad_top;
-    // Which rows exist is the same for every group and channel; which columns, for every channel.
+    // Which rows exist is the same for every group and channel; which columns, for every
+    // channel: the masks are made once per segment (a few groups cross the image's sides).
     long offset[6];
     int rows_inside = 1, row_ok[6];
     for (int r = 0; r < 6; r++) {
@@ -110,23 +120,46 @@ WT static void input_avx2(const convrt_winograd_f43 *w, const float *x, size_t t
         offset[r] = row_ok[r] ? (row0 + r) * width : 0;
         rows_inside &= row_ok[r];
     }
-    for (size_t g = 0; g < n; g += WINO_LANES) {
+    __m256i rows_mask[6][5], edge_mask[EDGE_SLOTS][6][5], spare[6][5];
+    size_t edge_group[EDGE_SLOTS];
+    int edges = 0;
+    if (!rows_inside) group_masks(rows_mask, row_ok, 0, 8 * 5);
+    for (size_t g = 0; g < n && edges < EDGE_SLOTS; g += WINO_LANES) {
         const long col0 = (long)(tx0 + g) * 4 - w->pad_left;
-        const int inside = rows_inside && col0 >= 0 && col0 + 40 <= width;
-        __m256i mask[6][5];
-        for (int r = 0; r < 6 && !inside; r++)
-            for (int j = 0; j < 5; j++)
-                mask[r][j] = row_ok[r] ? column_mask(col0 + 8 * j, width) : _mm256_setzero_si256();
-        for (size_t c = 0; c < w->in_channels; c++) {
-            // Addresses as integers: a padded group starts before its row (never dereferenced).
-            const uintptr_t base = (uintptr_t)(x + c * (size_t)plane);
+        if (col0 >= 0 && col0 + 40 <= width) continue;
+        edge_group[edges] = g;
+        group_masks(edge_mask[edges++], row_ok, col0, width);
+    }
+    // Channel by channel, so each group's stores finish the cache lines the previous began.
+    for (size_t c = 0; c < w->in_channels; c++) {
+        // Addresses as integers: a padded group starts before its row (never dereferenced).
+        const uintptr_t base = (uintptr_t)(x + c * (size_t)plane);
+        for (size_t g = 0; g < n; g += WINO_LANES) {
+            const long col0 = (long)(tx0 + g) * 4 - w->pad_left;
             const float *at[6];
             for (int r = 0; r < 6; r++) at[r] = (const float *)(base + (uintptr_t)((offset[r] + col0) * 4));
-            if (inside) {
-                input_group(at, NULL, v + c * ldv + g, pstride);
-            } else {
-                input_group(at, (const __m256i (*)[5])mask, v + c * ldv + g, pstride);
+            float *vg = v + c * ldv + g;
+            // The rows of a channel ahead are rarely in cache for a fresh image: fetch them early.
+            if (c + 2 < w->in_channels)
+                for (int r = 0; r < 6; r++)
+                    if (row_ok[r]) {
+                        const char *ahead = (const char *)at[r] + 2 * plane * (long)sizeof(float);
+                        _mm_prefetch(ahead, _MM_HINT_T0);
+                        _mm_prefetch(ahead + 64, _MM_HINT_T0);
+                        _mm_prefetch(ahead + 128, _MM_HINT_T0);
+                    }
+            if (col0 >= 0 && col0 + 40 <= width) {
+                if (rows_inside) {
+                    input_group(at, NULL, vg, pstride);
+                } else {
+                    input_group(at, (const __m256i (*)[5])rows_mask, vg, pstride);
+                }
+                continue;
             }
+            int slot = 0;
+            while (slot < edges && edge_group[slot] != g) slot++;
+            if (slot == edges) group_masks(spare, row_ok, col0, width);  // padding wider than a group
+            input_group(at, (const __m256i (*)[5])(slot < edges ? edge_mask[slot] : spare), vg, pstride);
         }
     }
 }

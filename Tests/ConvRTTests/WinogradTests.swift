@@ -44,6 +44,8 @@ import Testing
         // Wide rows: groups of 8 tiles entirely inside the image (the unmasked loads).
         out.append(Case(batch: 1, cin: 3, cout: 4, h: 10, w: 61, padding: 0, epilogue: .relu))
         out.append(Case(batch: 1, cin: 2, cout: 2, h: 14, w: 75, padding: 1, epilogue: .reluResidualRelu))
+        // Padding wider than a group: several groups per row lie partly or wholly in it.
+        out.append(Case(batch: 1, cin: 2, cout: 3, h: 3, w: 40, padding: 34, epilogue: .relu))
         out.append(Case(batch: 2, cin: 5, cout: 4, h: 9, w: 5, padding: 2, mode: .circular, epilogue: .leaky))
         return out
     }()

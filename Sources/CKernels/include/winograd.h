@@ -3,11 +3,13 @@
 ///
 /// Per block of output tiles (4x4 pixels each, numbered row-major image by image, so a block
 /// of a small image's tiles may take in the next images'):
-///   V[36][Cin][tiles]  = B^T d B      (input transform, 6x6 input patch per tile and channel)
-///   M[36][Cout][tiles] = U[36] * V    (36 SGEMMs per group; U = G g G^T packed once at load)
+///   V[Cin][36][tiles]  = B^T d B      (input transform, 6x6 input patch per tile and channel)
+///   M[Cout][36][tiles] = U[p] * V[p]  (36 SGEMMs per group; U = G g G^T packed once at load)
 ///   y                  = A^T m A      (output transform) + bias, activation, residual, activation
-/// Layouts are NCHW for one image; the weights U come from the caller, each position's
-/// [Cout/g x Cin/g] matrix packed with convrt_sgemm_pack_a for `gemm_isa`.
+/// (channel-major, so each transform streams one region per channel). Images are NCHW; the
+/// weights U come from the caller, each position's [Cout/g x Cin/g] matrix packed with
+/// convrt_sgemm_pack_a for `gemm_isa`. x86-64 runs AVX2 transforms (also on AVX-512 CPUs),
+/// other CPUs a portable C path with the same bits.
 ///
 /// Each tile's result depends only on its own inputs (the transforms work lane by lane and
 /// the SGEMM computes each column alone, K never split), so any split of tiles into blocks
