@@ -19,7 +19,9 @@ fi
 seconds=${2:-60}
 shift $(( $# >= 2 ? 2 : 1 ))
 
-# All targets at once: building one product and then another rebuilds every dependency.
+# All targets at once: building one product and then another rebuilds every dependency. Touching
+# the manifest makes SwiftPM rescan convrt's sources (it caches a path dependency's file list).
+touch Fuzz/Package.swift
 swift build --package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -g
 
 work=".fuzz/$name"

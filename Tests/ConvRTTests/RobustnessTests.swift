@@ -19,7 +19,8 @@ import Testing
     }
 
     /// Runs `body` and expects it to throw a `ConvRTError` within `seconds`.
-    static func expectQuickError(_ what: String, seconds: Double = 3, _ body: () throws -> Void,
+    /// `seconds` is generous: debug builds under sanitizers on a loaded machine; a hang takes far longer.
+    static func expectQuickError(_ what: String, seconds: Double = 10, _ body: () throws -> Void,
                                  sourceLocation: Testing.SourceLocation = #_sourceLocation) {
         let start = ContinuousClock.now
         let message = failure(body, sourceLocation: sourceLocation)
