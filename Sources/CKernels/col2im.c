@@ -2,8 +2,6 @@
 // baseline target and, on x86-64, for AVX2 and AVX-512, chosen at run time.
 #include "CKernels.h"
 
-#include <stdint.h>
-
 /// `a mod b` in [0, b) for b > 0.
 static inline ptrdiff_t c2i_mod(ptrdiff_t a, ptrdiff_t b) {
     const ptrdiff_t m = a % b;

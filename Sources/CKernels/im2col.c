@@ -153,16 +153,24 @@ AVX2 static inline void copy1_avx2(float *d, const float *s, size_t n) {
     }
 }
 
-// Every other float: two loads, the even lanes picked and put in order. A step reads
-// s[0..15], so it runs only while s[16] is still needed (the run's last read is s[2n - 2]).
+// Every other float: s[2j], s[2j + 2], ..., s[2j + 14] from two loads, s[2j..2j+7] and
+// s[2j+7..2j+14] (so nothing past the run's last float, s[2n - 2], is read), even lanes of
+// the first and odd lanes of the second, put in order. The tail is a whole vector ending at
+// the run's end, overlapping the previous one.
+AVX2 static inline __m256 even8_avx2(const float *s) {
+    const __m256 lo = _mm256_loadu_ps(s), hi = _mm256_loadu_ps(s + 7);
+    const __m256 picked = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(picked), 0xD8));
+}
+
 AVX2 static inline void copy2_avx2(float *d, const float *s, size_t n) {
-    size_t j = 0;
-    for (; j + 8 < n; j += 8) {
-        const __m256 lo = _mm256_loadu_ps(s + 2 * j), hi = _mm256_loadu_ps(s + 2 * j + 8);
-        const __m256 even = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
-        _mm256_storeu_ps(d + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), 0xD8)));
+    if (n < 8) {
+        for (size_t j = 0; j < n; j++) d[j] = s[2 * j];
+        return;
     }
-    for (; j < n; j++) d[j] = s[2 * j];
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) _mm256_storeu_ps(d + j, even8_avx2(s + 2 * j));
+    if (j < n) _mm256_storeu_ps(d + n - 8, even8_avx2(s + 2 * (n - 8)));
 }
 
 AVX2 static void replay_avx2(const tap_group *q) { REPLAY_GROUP(q, zero_avx2, copy1_avx2, copy2_avx2); }

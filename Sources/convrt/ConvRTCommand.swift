@@ -7,7 +7,7 @@ struct ConvRTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convrt",
         abstract: "A graph-based inference runtime for convolutional networks.",
-        subcommands: [Compile.self, Infer.self, Inspect.self, Bench.self]
+        subcommands: [Compile.self, Import.self, Infer.self, Inspect.self, Bench.self]
     )
 
     /// Like ArgumentParser's `main()`, but a usage error is one `error: ...` line on stderr
@@ -76,7 +76,7 @@ func parseShapeBinding(_ text: String) throws -> (name: String, shape: [Int]) {
 
 /// Options shared by commands that load a model.
 struct ModelOptions: ParsableArguments {
-    @Argument(help: "The model: a .convnet file or a compiled .pb.")
+    @Argument(help: "The model: a .convnet file, a compiled .pb, or an .onnx file.")
     var model: String
 
     @Option(help: "An .npz of weights to use instead of the .convnet file's `weights` statement.")

@@ -387,9 +387,11 @@ import Testing
     @Test func unknownExtensions() throws {
         let tmp = try TempDir()
         defer { tmp.cleanUp() }
+        try tmp.write("m.xyz", "")
+        expectError(try CLI.run(["infer", "m.xyz", "x.npy"], in: tmp.url), "m.xyz: unknown model format '.xyz'; expected .convnet, .pb or .onnx")
+        expectError(try CLI.run(["inspect", "m.xyz"], in: tmp.url), "m.xyz: unknown model format '.xyz'; expected .convnet, .pb or .onnx")
         try tmp.write("m.onnx", "")
-        expectError(try CLI.run(["infer", "m.onnx", "x.npy"], in: tmp.url), "m.onnx: unknown model format '.onnx'; expected .convnet or .pb")
-        expectError(try CLI.run(["inspect", "m.onnx"], in: tmp.url), "m.onnx: unknown model format '.onnx'; expected .convnet or .pb")
+        expectError(try CLI.run(["inspect", "m.onnx"], in: tmp.url), "m.onnx: not a valid ONNX model: the file is empty")
         expectError(try CLI.run(["compile", "Models/lazy2d.pb"]), "Models/lazy2d.pb: compile expects a .convnet file")
         let out = tmp.path("out.txt")
         expectError(try CLI.run(["infer", "Models/lazy2d.pb", "Models/lazy2d.input.npy", "-o", out]),

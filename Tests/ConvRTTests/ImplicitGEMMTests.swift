@@ -83,7 +83,7 @@ import Testing
     func blockingCoversEveryColumnOnce(threads: Int) {
         let tile = SGEMM.ISA.best.tile
         let grid = [1, 15, 16, 17, 100, 196, 3136].flatMap { n in
-            [2, 27, 576].flatMap { k in [1, 3].flatMap { b in [1, 4000, ColumnBlocking.slabBudget].map { (n, k, b, $0) } } }
+            [2, 27, 576].flatMap { k in [0, 1, 3].flatMap { b in [1, 4000, ColumnBlocking.slabBudget].map { (n, k, b, $0) } } }
         }
         for (columns, k, batch, budget) in grid {
             let s = ConvShape3D(batch: batch, inChannels: k, outChannels: 13, groups: 1, image: [columns], kernel: [1],

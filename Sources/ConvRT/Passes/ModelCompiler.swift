@@ -44,19 +44,21 @@ public enum ModelCompiler {
         return inferred
     }
 
-    /// Loads a model for running: `.convnet` is compiled, `.pb` is decoded and fully re-validated.
+    /// Loads a model for running: `.convnet` is compiled, `.pb` is decoded and fully re-validated,
+    /// `.onnx` is imported (see `ModelFormat.detect` for how the format is told).
     public static func load(contentsOf url: URL, options: CompileOptions = CompileOptions()) throws -> InferredGraph {
-        switch url.pathExtension.lowercased() {
-        case "convnet":
+        switch try ModelFormat.detect(url) {
+        case .convnet:
             return try compile(contentsOf: url, options: options)
-        case "pb":
+        case .convrtProtobuf:
             try options.memoryLimit.checkFile(url)
             let graph = try ModelFile.read(contentsOf: url)
             let inferred = try ShapeInference.run(graph)
             try WeightBinding.validate(inferred.graph, file: url.relativePath)
             return inferred
-        default:
-            throw ConvRTError("\(url.relativePath): unknown model format '.\(url.pathExtension)'; expected .convnet or .pb")
+        case .onnx:
+            try options.memoryLimit.checkFile(url)
+            return try loadONNX(contentsOf: url)
         }
     }
 }

@@ -1,12 +1,12 @@
 import CKernels
 
-/// A transposed convolution as one SGEMM plus a col2im per image and group:
-/// `columns [Cout/g*k x inPlane] = Wᵀ [Cout/g*k x Cin/g] (packed once) x X [Cin/g x inPlane]`
+/// A transposed convolution as one SGEMM plus a col2im per image, group and band of output
+/// channels: `columns [band*k x inPlane] = Wᵀ [band*k x Cin/g] (packed once) x X [Cin/g x inPlane]`
 /// (the input read in place), then every output value gathers the column entries that land
 /// on it (`convrt_col2im`, no scatter, no accumulator pass) and gets bias, residual and
-/// activation in the same store. Output channels (and row blocks of their planes) are
-/// split over threads; each output value is summed in one fixed order, so the bits do not
-/// depend on the thread count.
+/// activation in the same store. The SGEMM splits its tiles over threads, col2im its output
+/// channels (or row blocks of their planes); each output value is summed in one fixed order,
+/// so the bits do not depend on the thread count.
 struct ConvTransposeGEMM: @unchecked Sendable {
     /// Per group and band of output channels, `Wᵀ`: row `co*k + tap`, column `ci` (the weight
     /// is `(Cin, Cout/g, *k)`). Bands bound the columns workspace and keep it cache-sized.
