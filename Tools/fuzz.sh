@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs one libFuzzer target for SECONDS (default 60):
 #
-#   Tools/fuzz.sh NAME [SECONDS] [libFuzzer flags...]      NAME: dsl, pb, npy, npz (Fuzz/Sources/fuzz-NAME)
+#   Tools/fuzz.sh NAME [SECONDS] [libFuzzer flags...]      NAME: dsl, pb, npy, npz, onnx (Fuzz/Sources/fuzz-NAME)
 #
 # Targets live in the separate package Fuzz/ (built with -sanitize=fuzzer,address, so the main
 # package needs no flags). The committed seed corpus Fuzz/corpus/NAME is only read; inputs the
@@ -19,9 +19,17 @@ fi
 seconds=${2:-60}
 shift $(( $# >= 2 ? 2 : 1 ))
 
+# SwiftPM caches the file list of a path dependency: when convrt's source files were added or
+# removed since the last build, drop the cached build plan so it is made again.
+mkdir -p .fuzz
+fingerprint=$(find Sources -type f | sort | cksum)
+if [[ "$(cat .fuzz/sources.cksum 2>/dev/null)" != "$fingerprint" ]]; then
+    rm -f Fuzz/.build/release.yaml Fuzz/.build/*/release/description.json
+fi
 # All targets at once: building one product and then another rebuilds every dependency.
 swift build --package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -g
 
+echo "$fingerprint" > .fuzz/sources.cksum
 work=".fuzz/$name"
 mkdir -p "$work/corpus"
 seeds="Fuzz/corpus/$name"

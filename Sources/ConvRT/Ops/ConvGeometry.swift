@@ -45,25 +45,27 @@ enum SymbolicArithmetic {
 
     /// Symbolic `floor((L + a) / s) + 1`.
     static func slidingLength(_ l: String, numeratorOffset a: Int, stride s: Int) -> String {
-        bounded(s == 1 ? offset(l, a + 1) : "\(operand(offset(l, a)))/\(s)+1")
+        s == 1 ? offset(l, a + 1) : "\(operand(offset(l, a)))/\(s)+1"
     }
 
     /// Symbolic `L*s + c`.
     static func scaled(_ l: String, by s: Int, plus c: Int) -> String {
-        bounded(s == 1 ? offset(l, c) : offset("\(operand(l))*\(s)", c))
+        s == 1 ? offset(l, c) : offset("\(operand(l))*\(s)", c)
     }
 
-    /// The longest expression kept whole. Expressions are for display only (shapes are
-    /// re-inferred from bound input sizes), and each layer wraps its input's: without a cap a
-    /// long chain of layers on a symbolic dim would take quadratic time and memory.
+    /// The longest display expression kept whole. Expressions are for display only (shapes are
+    /// re-inferred from bound input sizes), but each layer wraps its input's: without a cap a long
+    /// chain of layers on a symbolic dim would take quadratic time and memory.
     static let maxLength = 96
 
-    /// `expr`, or its start and end around an ellipsis when longer than `maxLength`.
-    static func bounded(_ expr: String) -> String {
-        guard expr.utf8.count > maxLength else { return expr }
+    /// `dim`, with a symbolic expression longer than `maxLength` shortened to its ends around a
+    /// hash of the whole (so different expressions stay different where symbols are compared).
+    static func bounded(_ dim: Dim) -> Dim {
+        guard case .symbol(let expr) = dim, expr.utf8.count > maxLength else { return dim }
         let scalars = Array(expr.unicodeScalars)
-        guard scalars.count > maxLength else { return expr }
-        let keep = (maxLength - 1) / 2
-        return String(String.UnicodeScalarView(scalars.prefix(keep))) + "…" + String(String.UnicodeScalarView(scalars.suffix(keep)))
+        guard scalars.count > maxLength else { return dim }
+        let hash = String(fnv1a(expr), radix: 16)
+        func text(_ s: ArraySlice<Unicode.Scalar>) -> String { String(String.UnicodeScalarView(s)) }
+        return .symbol(text(scalars.prefix(40)) + "…" + hash + "…" + text(scalars.suffix(32)))
     }
 }

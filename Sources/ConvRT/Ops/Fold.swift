@@ -46,7 +46,7 @@ extension SlidingWindow {
 /// Symbolic product `a*b` of two dims.
 func product(_ a: Dim, _ b: Dim) -> Dim {
     if let x = a.value, let y = b.value { return .known(x * y) }
-    return .symbol(SymbolicArithmetic.bounded("\(SymbolicArithmetic.operand(a.description))*\(SymbolicArithmetic.operand(b.description))"))
+    return .symbol("\(SymbolicArithmetic.operand(a.description))*\(SymbolicArithmetic.operand(b.description))")
 }
 
 enum FoldShapeFunction {

@@ -6,6 +6,8 @@ enum Limits {
     static let maxDimension = 1 << 30
     /// The largest number of elements in one tensor (2^32 floats, 16 GiB).
     static let maxElements = 1 << 32
+    /// The longest name of a symbolic input dimension (every layer's display expression repeats it).
+    static let maxSymbolLength = 256
 
     /// The product of `dims`, or `nil` if it overflows.
     static func product(_ dims: [Int]) -> Int? {

@@ -27,6 +27,9 @@ public enum ShapeInference {
                 throw ConvRTError("input '\(input.name)' has a negative dimension \(bad) in \(shape.rendered)")
             }
             try Limits.checkDims(shape, of: input.name)
+            if let long = shape.first(where: { $0.value == nil && $0.description.count > Limits.maxSymbolLength }) {
+                throw ConvRTError("input '\(input.name)' has a dimension name of \(long.description.count) characters, more than the limit of \(Limits.maxSymbolLength)")
+            }
             try Limits.checkElements(shape, "input '\(input.name)'")
             shapes[input.name] = shape
         }
@@ -38,7 +41,7 @@ public enum ShapeInference {
                 let (op, shape) = try infer(node.op, operands: operands)
                 try Limits.checkElements(shape, "output")
                 resolved.nodes[index].op = op
-                shapes[node.name] = shape
+                shapes[node.name] = shape.map(SymbolicArithmetic.bounded)
             } catch let error as ConvRTError {
                 throw error.located(at: node.location, context: node.label)
             }

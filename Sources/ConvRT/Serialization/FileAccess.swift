@@ -13,7 +13,9 @@ enum FileAccess {
             guard type == S_IFREG || type == S_IFDIR else {
                 throw ConvRTError("\(displayName(url)): cannot read file: not a regular file")
             }
-            if mapped, type == S_IFREG, info.st_size > 0, let data = map(url.path, size: Int(info.st_size)) { return data }
+            // Empty: nothing to read (Foundation's reader also leaks a page on empty files).
+            if type == S_IFREG, info.st_size == 0 { return Data() }
+            if mapped, type == S_IFREG, let data = map(url.path, size: Int(info.st_size)) { return data }
         }
         do {
             return try Data(contentsOf: url, options: mapped ? .mappedIfSafe : [])

@@ -1,0 +1,4 @@
+convrt
+x";
+yx,
+&Fuzz/corpus/dsl/flatten_middle.convnetò*y
