@@ -9,7 +9,9 @@ Weights differ (convrt uses its seeded init) but only timings are compared, so t
     /work/venv/bin/python Tools/bench_vs_onnxruntime.py [--threads 1,2] [--cases a,b] [--rounds 3]
         [--iterations 50] [--warmup 10] [--convrt .build/release/convrt] [--out DIR] [--json OUT]
 
-Ratio = ORT ms / convrt ms: above 1 means convrt is faster.
+Ratio = ORT ms / convrt ms: above 1 means convrt is faster. The default cases are the 12 anchor
+layers; `--cases net_resnet18,net_mobilenet_v2` times whole torchvision networks at 1x3x224x224, with
+convrt and ORT loading the same exported .onnx (the geomean line covers the layer cases only).
 """
 import argparse
 import json
@@ -53,8 +55,12 @@ CASES = {
     "up_bilinear_64_56": ("Upsample", [1, 64, 56, 56], dict(scale_factor=2, mode="bilinear", align_corners=True)),
     "up_nearest_64_56": ("Upsample", [1, 64, 56, 56], dict(scale_factor=2, mode="nearest")),
     "reflectpad_64_56": ("ReflectionPad2d", [1, 64, 56, 56], dict(padding=1)),
+    # Whole networks (torchvision definitions, seeded random weights): both runtimes load the same .onnx.
+    "net_resnet18": ("torchvision", [1, 3, 224, 224], dict(model="resnet18")),
+    "net_mobilenet_v2": ("torchvision", [1, 3, 224, 224], dict(model="mobilenet_v2")),
 }
 ANCHORS = list(CASES)[:12]
+NETWORKS = [name for name, case in CASES.items() if case[0] == "torchvision"]
 
 
 def dsl_value(v):
@@ -73,9 +79,18 @@ def write_convnet(path, op, shape, kwargs):
         f.write("output conv\n")
 
 
+def make_module(op, kwargs):
+    import torch
+    if op == "torchvision":
+        import torchvision
+        torch.manual_seed(0)
+        return getattr(torchvision.models, kwargs["model"])(weights=None).eval()
+    return getattr(torch.nn, op)(**kwargs).eval()
+
+
 def write_onnx(path, op, shape, kwargs):
     import torch
-    module = getattr(torch.nn, op)(**kwargs).eval()
+    module = make_module(op, kwargs)
     x = torch.randn(*shape)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the legacy (TorchScript) exporter's deprecation notice
@@ -134,9 +149,12 @@ def prepare(cases, out_dir):
         op, shape, kwargs = CASES[name]
         convnet = os.path.join(out_dir, name + ".convnet")
         onnx_path = os.path.join(out_dir, name + ".onnx")
-        write_convnet(convnet, op, shape, kwargs)
         write_onnx(onnx_path, op, shape, kwargs)
-        files[name] = (convnet, onnx_path)
+        if op == "torchvision":
+            files[name] = (onnx_path, onnx_path)  # convrt imports the very file ORT runs
+        else:
+            write_convnet(convnet, op, shape, kwargs)
+            files[name] = (convnet, onnx_path)
     return files
 
 
@@ -173,8 +191,10 @@ def print_table(threads, rows):
     for r in rows:
         print(f"{r['case']:<18} {r['ort_ms']:9.3f} {r['convrt_ms']:10.3f} {r['ratio']:7.3f} "
               f"{gflops(r['flops'], r['ort_ms']):>9} {gflops(r['flops'], r['convrt_ms']):>8}")
-    geo = math.exp(statistics.mean(math.log(r["ratio"]) for r in rows))
-    print(f"{'geomean ratio':<18} {'':>9} {'':>10} {geo:7.3f}   (ORT ms / convrt ms; >1 = convrt faster)")
+    layers = [r for r in rows if r["case"] not in NETWORKS] or rows
+    geo = math.exp(statistics.mean(math.log(r["ratio"]) for r in layers))
+    label = "geomean ratio" if len(layers) == len(rows) else "geomean (layers)"
+    print(f"{label:<18} {'':>9} {'':>10} {geo:7.3f}   (ORT ms / convrt ms; >1 = convrt faster)")
     return geo
 
 
