@@ -37,9 +37,11 @@
 
 #include "dwconv_template.h"
 
+#include "dwconv_cb_template.h"
+
 static const dwconv_kernel_set set = {.name = "dwconv_avx2", .isa = CONVRT_ISA_AVX2, .w = DC_W, .band = DC_BANDS,
                                        .square = DC_SQUARES,
-                                       .fill_rows = DC_FILL_ROWS};
+                                       .fill_rows = DC_FILL_ROWS, .cb_item = DC_CB_ITEM};
 
 const dwconv_kernel_set *dwconv_kernels_avx2(void) { return &set; }
 

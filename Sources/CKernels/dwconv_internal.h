@@ -50,6 +50,24 @@ typedef struct {
 typedef void (*dwconv_fill_fn)(float *dst, size_t dst_stride, const float *src, size_t src_stride, size_t rows,
                                const dwconv_phase_span *phases, size_t stride, size_t pad, size_t row_len);
 
+/// One item of the channel-blocked depthwise kernel: `count` (<= W) channels of one image.
+typedef struct {
+    const float *x;          // input at the block's first channel
+    float *y;                // output at the block's first channel
+    const float *residual;   // same position in the residual, or NULL
+    const float *w;          // packed weights of the block: [kh][kw][W]
+    const float *bias;       // W floats (zeros past `count`, or all zeros without bias)
+    float *band;             // [hp][wp][W], zero outside the interior the item fills
+    float *row;              // [ow][W]
+    size_t count;            // channels in the block
+    size_t in_plane, out_plane;
+    size_t ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, pad_t, pad_l;
+    size_t hp, wp;           // padded input rows/columns the outputs read
+    convrt_dwconv_activation pre, post;
+} dwcb_args;
+
+typedef void (*dwcb_item_fn)(const dwcb_args *a);
+
 /// One ISA's kernels.
 typedef struct {
     const char *name;   // "dwconv_avx2"
@@ -58,6 +76,7 @@ typedef struct {
     dwconv_band_fn band[CONVRT_DWCONV_MO];  // [mo - 1]
     dwconv_square_fn square[DWCONV_SQUARE_KS][2];  // [(K - 3) / 2][S - 1]
     dwconv_fill_fn fill_rows;
+    dwcb_item_fn cb_item;  // NULL: no channel-blocked kernel on this ISA
 } dwconv_kernel_set;
 
 /// Each returns NULL when its ISA is not compiled for this architecture.

@@ -25,6 +25,9 @@ struct Bench: ParsableCommand {
     @Option(help: "table or json.")
     var format: Format = .table
 
+    @Flag(help: "Also time each plan step (median over the timed runs) and list the steps by time.")
+    var profile = false
+
     func run() throws {
         try reportingErrors {
             guard warmup >= 0, iterations >= 1 else { throw ConvRTError("--warmup must be >= 0 and --iterations >= 1") }
@@ -69,6 +72,22 @@ struct Bench: ParsableCommand {
                 print(String(format: "median %.3f ms  min %.3f ms  max %.3f ms  %.2f GFLOP/s  (%d iterations after %d warm-up, %@ FLOPs)",
                              result.median, result.min, result.max, gflops, iterations, warmup, formatCount(flops)))
             }
+            if profile {
+                guard !reference else { throw ConvRTError("--profile times the planned executor's steps; drop --reference") }
+                let steps = try model.profile(inputs, warmup: 1, iterations: iterations)
+                print(profileTable(steps))
+            }
         }
     }
+}
+
+/// The steps by time, slowest first, with their share of the summed step times.
+private func profileTable(_ steps: [StepProfile]) -> String {
+    let total = steps.reduce(0) { $0 + $1.milliseconds }
+    var rows = [["step", "op", "algorithm", "output", "ms", "%"]]
+    for s in steps.sorted(by: { $0.milliseconds > $1.milliseconds }) {
+        rows.append([String(s.index), s.step.opName, s.step.algorithm ?? "", s.outputShape.bracketedShape,
+                     String(format: "%.3f", s.milliseconds), String(format: "%.1f", total > 0 ? 100 * s.milliseconds / total : 0)])
+    }
+    return "\nsteps by median time (sum \(String(format: "%.3f", total)) ms):\n" + renderTable(rows)
 }

@@ -1,3 +1,4 @@
+import CKernels
 import Testing
 @testable import ConvRT
 
@@ -11,10 +12,13 @@ import Testing
         var rank: Int, batch: Int, groups: Int, inPerGroup: Int, outPerGroup: Int
         var size: [Int], k: [Int], stride: [Int], dilation: [Int], padBegin: [Int], padEnd: [Int]
         var pre: Activation? = nil, residual = false, post: Activation? = nil, bias = true
+        /// Forces the channel-blocked kernel on (or off); nil leaves the row bands.
+        var channelBlocks: Bool? = nil
 
         var testDescription: String {
             "\(rank)d n\(batch) g\(groups) \(inPerGroup)->\(outPerGroup)/g in\(size) k\(k) s\(stride) d\(dilation) p\(padBegin)/\(padEnd)"
                 + " \(pre.map { "\($0)" } ?? "-")\(residual ? " +res" : "") \(post.map { "\($0)" } ?? "-")"
+                + (channelBlocks == true ? " cb" : "")
         }
 
         var attributes: ConvAttributes {
@@ -60,7 +64,9 @@ import Testing
         let s = ConvShape3D(batch: c.batch, inChannels: a.inChannels!, outChannels: a.outChannels, groups: c.groups,
                             image: c.size, kernel: c.k, output: Array(reference.shape.dropFirst(2)), stride: c.stride,
                             dilation: c.dilation, padding: c.padBegin)
-        let d = DepthwiseConv(a, weight: weight, bias: bias, epilogue: c.epilogue, threads: threads, isa: isa)
+        let d = DepthwiseConv(a, weight: weight, bias: bias, epilogue: c.epilogue, threads: threads, isa: isa,
+                              channelBlocks: c.channelBlocks)
+        #expect((d.channelBlock > 0) == (c.channelBlocks == true), "channel blocks: \(c.testDescription)")
         var y = [Float](repeating: .nan, count: reference.count)
         var scratch = [Float](repeating: .nan, count: max(d.scratchFloats(s), 1))
         x.data.withUnsafeBufferPointer { xp in
@@ -143,6 +149,44 @@ import Testing
         }
     }
 
+    /// The ISAs with a channel-blocked depthwise kernel.
+    static let channelBlockISAs = isas.filter { convrt_dwcb_width($0.cValue) > 0 }
+
+    /// The channel-blocked depthwise kernel: channel counts around the block width (partial
+    /// blocks, partial 8x8 transposes), output widths hitting every remainder of the 4-pixel
+    /// step and of the 8-column transposes, 1-D and 2-D kernels (even and non-square), strides
+    /// 1..3, dilations, paddings past half the kernel and asymmetric, batches, every epilogue
+    /// (the vector store, the scalar one with a residual or post activation, and activations
+    /// left to Swift), bit-identical for 1, 2 and 3 threads.
+    @Test(arguments: channelBlockISAs) func channelBlockedDepthwise(isa: SGEMM.ISA) {
+        let w = Self.width(isa)
+        let activations: [Activation?] = [nil, .relu, .relu6, .leakyReLU(negativeSlope: 0.1), .sigmoid,
+                                          .hardtanh(minValue: -0.5, maxValue: 0.25)]
+        let channels = [1, 3, 8, w - 1, w, w + 1, 2 * w + 3, 3 * w + 8]
+        let kernels = [[3, 3], [5, 5], [1, 1], [2, 3], [3, 1], [7, 7], [3], [5]]
+        var i = 0
+        for ow in [1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 15, 16, 17, 25] {
+            for _ in 0..<2 {
+                i += 1
+                let k = kernels[i % kernels.count], rank = k.count
+                let stride = k.indices.map { [1, 2, 1, 3][(i + $0) % 4] }
+                let dilation = k.indices.map { [1, 1, 2][(i + $0) % 3] }
+                let padBegin = k.indices.map { [k[$0] / 2, 0, k[$0] / 2 + 1, k[$0]][(i + $0) % 4] }
+                let padEnd = k.indices.map { [padBegin[$0], 0, padBegin[$0] + 1][(i / 2 + $0) % 3] }
+                // Input sizes giving `ow` columns (and a few rows); a stride may leave the last ones unread.
+                let size = k.indices.map { d -> Int in
+                    let o = d == rank - 1 ? ow : 1 + i % 5
+                    return max(1, (o - 1) * stride[d] + (k[d] - 1) * dilation[d] + 1 - padBegin[d] - padEnd[d] + i % stride[d])
+                }
+                Self.check(Case(rank: rank, batch: 1 + i % 3, groups: channels[i % channels.count], inPerGroup: 1,
+                                outPerGroup: 1, size: size, k: k, stride: stride, dilation: dilation, padBegin: padBegin,
+                                padEnd: padEnd, pre: activations[i % activations.count], residual: i % 3 == 1,
+                                post: activations[(i / 3) % activations.count], bias: i % 4 != 3, channelBlocks: true),
+                           isa: isa, threads: [1, 2, 3])
+            }
+        }
+    }
+
     /// Random geometry: kernels 1..5 (even ones too), strides 1..3, dilations 1..2, paddings
     /// up to past half the kernel (asymmetric too), ranks 1..3, batches 1..3, all epilogues.
     static let randomCases: [Case] = {
@@ -205,7 +249,9 @@ import Testing
             let want = try ReferenceExecutor.run(g, inputs: ["x": input])[last]!
             let p = try Planner.plan(g, inputShapes: ["x": shape], options: PlanOptions(verify: true, threads: 1))
             let algorithm = p.steps[0].algorithm ?? ""
-            let name = inPerGroup == 1 ? "depthwise (dwconv3x3s1_" : "grouped-direct (dwconv_"
+            // A 10-wide plane with one output channel per group: the channel-blocked kernel (on x86).
+            let blocked = outPerGroup == 1 && convrt_dwcb_width(SGEMM.ISA.best.cValue) > 0
+            let name = inPerGroup == 1 ? (blocked ? "depthwise (dwconv_cb_" : "depthwise (dwconv3x3s1_") : "grouped-direct (dwconv_"
             #expect(algorithm.hasPrefix(name), "\(algorithm)")
             let one = try PlanExecutor.run(p, inputs: ["x": input])[last]!
             expectClose(one, want, "\(mode) g\(groups) \(inPerGroup)->\(outPerGroup) [\(algorithm)]")

@@ -95,6 +95,40 @@ int convrt_dwconv_run(const convrt_dwconv_plan *plan, const float *packed, const
 void convrt_dwconv_item_output(const convrt_dwconv_plan *plan, size_t item, size_t *offset,
                                size_t *length);
 
+/// The channel-blocked depthwise kernel, for 1-D and 2-D depthwise convolutions with one
+/// output channel per group (MobileNet's): vectors hold one pixel of W consecutive channels,
+/// so small planes (14x14, 7x7) fill every lane. An item (image, block of W channels) copies
+/// its input planes transposed into a zero-padded band [rows][columns][W], computes each
+/// output row with 4 output pixels per step (each tap's weight vector loaded once), and
+/// transposes the row back into NCHW through the epilogue. Results are bit-identical for
+/// any item partition.
+typedef struct {
+    int isa;                ///< resolved convrt_isa
+    convrt_dwconv_shape s;
+    size_t w;               ///< channels per block (the vector width)
+    size_t blocks;          ///< ceil(channels / w)
+    size_t items;           ///< batch * blocks
+    size_t hp, wp;          ///< padded input rows and columns the outputs read
+    size_t band_floats;     ///< hp * wp * w
+    size_t row_floats;      ///< the row buffer: ceil(out_w / 8) * 8 * w
+    size_t scratch_floats;  ///< per worker
+} convrt_dwcb_plan;
+
+/// Fills `plan`; returns -1 when the shape is not 1-D/2-D depthwise with one output channel
+/// per group, or `isa` has no channel-blocked kernel (then use convrt_dwconv_*).
+int convrt_dwcb_plan_make(convrt_isa isa, const convrt_dwconv_shape *shape, convrt_dwcb_plan *plan);
+/// Channels per block (the vector width) of `isa`'s channel-blocked kernel; 0 when it has none.
+size_t convrt_dwcb_width(convrt_isa isa);
+/// Weights [channels][taps] (PyTorch layout) into [ceil(channels / w)][taps][w], zero-filled
+/// (w from convrt_dwcb_width).
+void convrt_dwcb_pack_weights(size_t w, size_t channels, size_t taps, const float *weights, float *packed);
+/// Zeroes the band's padding in `scratch` (plan->scratch_floats floats); once per worker and plan.
+void convrt_dwcb_prepare(const convrt_dwcb_plan *plan, float *scratch);
+/// Computes items [item_begin, item_end) of y = epilogue(conv(x, w)) with one caller's scratch.
+int convrt_dwcb_run(const convrt_dwcb_plan *plan, const float *packed, const float *x, float *y,
+                    const convrt_dwconv_epilogue *epilogue, size_t item_begin, size_t item_end,
+                    float *scratch);
+
 #ifdef __cplusplus
 }
 #endif

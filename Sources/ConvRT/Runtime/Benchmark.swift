@@ -18,9 +18,15 @@ public struct BenchmarkResult: Sendable {
         var samples: [Double] = []
         samples.reserveCapacity(iterations)
         for _ in 0..<iterations {
-            let elapsed = try clock.measure(body)
-            samples.append(Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) * 1e-15)
+            samples.append(try clock.measure(body).milliseconds)
         }
         return BenchmarkResult(samples: samples)
+    }
+}
+
+extension Duration {
+    /// The duration in milliseconds.
+    var milliseconds: Double {
+        Double(components.seconds) * 1e3 + Double(components.attoseconds) * 1e-15
     }
 }

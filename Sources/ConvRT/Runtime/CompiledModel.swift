@@ -50,6 +50,26 @@ public final class CompiledModel: Sendable {
         return try arenas.withArena(bytes: plan.memory.arenaBytes) { try PlanExecutor.run(plan, inputs: inputs, arena: $0) }
     }
 
+    /// Runs the model `warmup + iterations` times and returns each plan step's median time over the
+    /// timed runs, in step order (what `convrt bench --profile` prints).
+    public func profile(_ inputs: [String: Tensor], warmup: Int, iterations: Int) throws -> [StepProfile] {
+        let plan = try plan(for: inputs.mapValues(\.shape))
+        var samples = [[Double]](repeating: [], count: plan.steps.count)
+        let clock = ContinuousClock()
+        try arenas.withArena(bytes: plan.memory.arenaBytes) { arena in
+            for _ in 0..<warmup { _ = try PlanExecutor.run(plan, inputs: inputs, arena: arena) }
+            for _ in 0..<iterations {
+                _ = try PlanExecutor.run(plan, inputs: inputs, arena: arena) { index, runStep in
+                    samples[index].append(clock.measure(runStep).milliseconds)
+                }
+            }
+        }
+        return plan.steps.enumerated().map { index, step in
+            StepProfile(index: index, step: step, outputShape: plan.shapes[step.output] ?? [],
+                        milliseconds: BenchmarkResult(samples: samples[index]).median)
+        }
+    }
+
     /// Runs the unoptimised graph on the reference kernels (the oracle), after the same memory
     /// check with every intermediate value counted (the reference executor reuses no memory).
     public func runReference(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
@@ -73,6 +93,16 @@ public final class CompiledModel: Sendable {
         let shapes = plan.inputs.map { "\($0) \((inputShapes[$0] ?? []).bracketed)" }.joined(separator: ", ")
         try memoryLimit.check(estimate.total, "running the model on \(shapes) (\(estimate))")
     }
+}
+
+/// One plan step's share of a model's run time.
+public struct StepProfile: Sendable {
+    /// The step's position in the plan (as `convrt inspect` numbers them).
+    public var index: Int
+    public var step: PlanStep
+    public var outputShape: [Int]
+    /// Median over the timed runs (0 for steps skipped because their output is empty).
+    public var milliseconds: Double
 }
 
 /// The memory one run takes, by what holds it.

@@ -108,7 +108,10 @@ enum ConvAlgorithm: CustomStringConvertible {
             }
         }
         if DepthwiseConv.prefers(a) {
-            return .depthwise(DepthwiseConv(a, weight: weight, bias: bias, epilogue: e, threads: threads))
+            let shape = shapes[step.inputs[0]].flatMap { x in
+                shapes[step.output].map { PlanExecutor.convShape(a, inShape: x, outShape: $0) }
+            }
+            return .depthwise(DepthwiseConv(a, weight: weight, bias: bias, epilogue: e, threads: threads, shape: shape))
         }
         let inPerGroup = (a.inChannels ?? 0) / max(a.groups, 1)
         if a.transposed, inPerGroup > 0 {

@@ -1,3 +1,6 @@
+/// Wraps the run of step `index` (the closure) to time it; see `CompiledModel.profile`.
+typealias StepTimer = (_ index: Int, _ runStep: () -> Void) -> Void
+
 /// Runs an `ExecutionPlan` over one arena allocation with the direct kernels.
 enum PlanExecutor {
     /// Runs with a fresh arena.
@@ -10,7 +13,8 @@ enum PlanExecutor {
     /// Graph inputs and outputs live outside the arena, never aliased with it: kernels read the
     /// inputs' own storage (no step writes a graph input) and write the outputs straight into
     /// the arrays returned, so a run copies neither.
-    static func run(_ plan: ExecutionPlan, inputs: [String: Tensor], arena: UnsafeMutableRawPointer) throws -> [String: Tensor] {
+    static func run(_ plan: ExecutionPlan, inputs: [String: Tensor], arena: UnsafeMutableRawPointer,
+                    timeStep: StepTimer? = nil) throws -> [String: Tensor] {
         for name in plan.inputs {
             guard let tensor = inputs[name] else { throw ConvRTError("missing input '\(name)'") }
             guard plan.shapes[name] == tensor.shape else {
@@ -23,7 +27,7 @@ enum PlanExecutor {
         }
         let arrays = withInputs(plan.inputs[...], inputs, [:]) { inputPointers in
             withOutputs(outputs[...], inputPointers) { external in
-                execute(plan, external: external, arena: arena)
+                execute(plan, external: external, arena: arena, timeStep: timeStep)
             }
         }
         var results: [String: Tensor] = [:]
@@ -68,7 +72,7 @@ enum PlanExecutor {
 
     /// Runs every step, graph inputs and outputs at `external`, everything else in `arena`.
     private static func execute(_ plan: ExecutionPlan, external: [String: UnsafeMutablePointer<Float>],
-                                arena: UnsafeMutableRawPointer) {
+                                arena: UnsafeMutableRawPointer, timeStep: StepTimer?) {
         func pointer(_ value: String) -> UnsafeMutablePointer<Float> {
             if let p = external[value] { return p }
             let offset = plan.memory.buffers[plan.memory.bufferOfValue[value]!].offset
@@ -79,7 +83,13 @@ enum PlanExecutor {
             let scratch = plan.memory.scratchOfStep[index].map {
                 (arena + plan.memory.buffers[$0].offset).assumingMemoryBound(to: Float.self)
             }
-            run(step, plan: plan, operands: step.inputs.map { UnsafePointer(pointer($0)) }, out: pointer(step.output), scratch: scratch)
+            let operands = step.inputs.map { UnsafePointer(pointer($0)) }
+            let out = pointer(step.output)
+            if let timeStep {
+                timeStep(index) { run(step, plan: plan, operands: operands, out: out, scratch: scratch) }
+            } else {
+                run(step, plan: plan, operands: operands, out: out, scratch: scratch)
+            }
         }
     }
 

@@ -6,11 +6,17 @@ import CKernels
 /// into a zero-padded scratch band, then accumulates tiles of up to 4 output channels x a
 /// row of vectors over every (input channel, tap). No im2col; 1-D, 2-D and 3-D alike.
 ///
+/// Depthwise 1-D/2-D convs with one output channel per group run instead, where the planes
+/// are small, the channel-blocked kernel (`convrt_dwcb_*`): vectors across channels, not
+/// along rows, so a 7x7 plane fills every lane (see `prefersChannelBlocks`).
+///
 /// Bias, ReLU/clamp/LeakyReLU and the residual are applied in the kernel's store; other
 /// activations run right after each item, while its output is still in cache.
 struct DepthwiseConv: @unchecked Sendable {
-    /// Weights in the kernel's tile order, packed once when the plan is made.
+    /// Weights in the kernel's tile (or channel-block) order, packed once when the plan is made.
     let packedWeights: [Float]
+    /// Channels per block of the channel-blocked kernel, or 0 when the row-band kernels run.
+    let channelBlock: Int
     let bias: [Float]?
     let groups: Int, inPerGroup: Int, outPerGroup: Int, taps: Int
     /// The part of the epilogue the kernel applies.
@@ -32,18 +38,25 @@ struct DepthwiseConv: @unchecked Sendable {
         return inPerGroup == 1 || (a.groups > 1 && inPerGroup * outPerGroup <= 256)
     }
 
-    init(_ a: ConvAttributes, weight: Tensor, bias: Tensor?, epilogue e: Epilogue, threads: Int, isa: SGEMM.ISA = .best) {
+    /// Whether the channel-blocked kernel beats the row bands for this output: measured on AVX2
+    /// (MobileNetV2's depthwise layers, one thread), it wins on planes up to 28 wide (2-3x at
+    /// 7x7 and 14x14) and is about level at 56.
+    static func prefersChannelBlocks(_ s: ConvShape3D) -> Bool {
+        s.output.w <= 32
+    }
+
+    /// `shape` (the step's, when known) picks between the two kernels for depthwise 1-D/2-D
+    /// convs with one output channel per group; `channelBlocks` forces the choice (tests).
+    init(_ a: ConvAttributes, weight: Tensor, bias: Tensor?, epilogue e: Epilogue, threads: Int, isa: SGEMM.ISA = .best,
+         shape: ConvShape3D? = nil, channelBlocks: Bool? = nil) {
         let groups = max(a.groups, 1), outPerGroup = a.outChannels / groups, taps = a.kernelSize.reduce(1, *)
         let inPerGroup = weight.count / max(a.outChannels * taps, 1)
         (self.groups, self.outPerGroup, self.taps, self.inPerGroup) = (groups, outPerGroup, taps, inPerGroup)
-        var packed = [Float](repeating: 0, count: weight.count)
-        weight.data.withUnsafeBufferPointer { w in
-            packed.withUnsafeMutableBufferPointer { p in
-                guard let w = w.baseAddress, let p = p.baseAddress else { return }
-                convrt_dwconv_pack_weights(groups, inPerGroup, outPerGroup, taps, w, p)
-            }
-        }
-        packedWeights = packed
+        let width = convrt_dwcb_width(isa.cValue)
+        let eligible = width > 0 && inPerGroup == 1 && outPerGroup == 1 && a.kernelSize.count <= 2
+        channelBlock = eligible && (channelBlocks ?? shape.map(Self.prefersChannelBlocks) ?? false) ? width : 0
+        packedWeights = Self.pack(weight, groups: groups, inPerGroup: inPerGroup, outPerGroup: outPerGroup, taps: taps,
+                                  channelBlock: channelBlock)
         self.bias = bias?.data
         let none = Self.kernelActivation(nil)!
         if let p = e.preActivation, Self.kernelActivation(p) == nil {
@@ -70,6 +83,23 @@ struct DepthwiseConv: @unchecked Sendable {
         self.threads = max(threads, 1)
     }
 
+    private static func pack(_ weight: Tensor, groups: Int, inPerGroup: Int, outPerGroup: Int, taps: Int,
+                             channelBlock: Int) -> [Float] {
+        let count = channelBlock > 0 ? (groups + channelBlock - 1) / channelBlock * channelBlock * taps : weight.count
+        var packed = [Float](repeating: 0, count: count)
+        weight.data.withUnsafeBufferPointer { w in
+            packed.withUnsafeMutableBufferPointer { p in
+                guard let w = w.baseAddress, let p = p.baseAddress else { return }
+                if channelBlock > 0 {
+                    convrt_dwcb_pack_weights(channelBlock, groups, taps, w, p)
+                } else {
+                    convrt_dwconv_pack_weights(groups, inPerGroup, outPerGroup, taps, w, p)
+                }
+            }
+        }
+        return packed
+    }
+
     /// The kernel's form of an activation (none for nil), or nil when it has none.
     static func kernelActivation(_ a: Activation?) -> convrt_dwconv_activation? {
         func make(_ kind: convrt_activation, lo: Float = 0, hi: Float = 0, slope: Float = 0) -> convrt_dwconv_activation {
@@ -90,6 +120,7 @@ struct DepthwiseConv: @unchecked Sendable {
     /// `dwconv_avx2` (tiles of up to 4 channels x a row of vectors, any geometry).
     var kernelName: String {
         let name = String(cString: convrt_dwconv_kernel_name(isa.cValue))
+        if channelBlock > 0 { return name.replacingOccurrences(of: "dwconv_", with: "dwconv_cb_") }
         guard let square = squareKernel, let suffix = name.split(separator: "_").last else { return name }
         return "dwconv\(square.k)x\(square.k)s\(square.stride)_\(suffix)"
     }
@@ -97,8 +128,21 @@ struct DepthwiseConv: @unchecked Sendable {
     /// same test as the C driver's `square_kernel`).
     let squareKernel: (k: Int, stride: Int)?
 
-    /// How the kernels cut up this shape; nil only for an empty problem.
+    /// How the row-band kernels cut up this shape; nil only for an empty problem.
     func plan(_ s: ConvShape3D) -> convrt_dwconv_plan? {
+        var shape = cShape(s)
+        var plan = convrt_dwconv_plan()
+        return convrt_dwconv_plan_make(isa.cValue, &shape, threads, &plan) == 0 ? plan : nil
+    }
+
+    /// The channel-blocked kernel's plan; nil for an empty problem.
+    func channelBlockPlan(_ s: ConvShape3D) -> convrt_dwcb_plan? {
+        var shape = cShape(s)
+        var plan = convrt_dwcb_plan()
+        return convrt_dwcb_plan_make(isa.cValue, &shape, &plan) == 0 ? plan : nil
+    }
+
+    private func cShape(_ s: ConvShape3D) -> convrt_dwconv_shape {
         var shape = convrt_dwconv_shape()
         (shape.batch, shape.groups, shape.cin_g, shape.cout_g) = (s.batch, groups, inPerGroup, outPerGroup)
         shape.in = (s.image.d, s.image.h, s.image.w)
@@ -107,18 +151,22 @@ struct DepthwiseConv: @unchecked Sendable {
         shape.stride = (s.stride.d, s.stride.h, s.stride.w)
         shape.dilation = (s.dilation.d, s.dilation.h, s.dilation.w)
         shape.pad = (s.padding.d, s.padding.h, s.padding.w)
-        var plan = convrt_dwconv_plan()
-        return convrt_dwconv_plan_make(isa.cValue, &shape, threads, &plan) == 0 ? plan : nil
+        return shape
     }
 
     /// Scratch floats `run` needs: one band per thread.
     func scratchFloats(_ s: ConvShape3D) -> Int {
-        plan(s).map { $0.scratch_floats * min(threads, $0.items) } ?? 0
+        if channelBlock > 0 { return channelBlockPlan(s).map { $0.scratch_floats * min(threads, $0.items) } ?? 0 }
+        return plan(s).map { $0.scratch_floats * min(threads, $0.items) } ?? 0
     }
 
     /// `y = epilogue(conv(x))`; `scratch` holds `scratchFloats(s)` floats.
     func run(_ s: ConvShape3D, x: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
              y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        if channelBlock > 0 {
+            runChannelBlocks(s, x: x, residual: residual, y: y, scratch: scratch)
+            return
+        }
         // Empty problems never reach a kernel (the executor skips empty outputs).
         guard let plan = plan(s) else { return }
         let items = plan.items, workers = min(threads, items)
@@ -138,7 +186,12 @@ struct DepthwiseConv: @unchecked Sendable {
                                     prepared[worker] = true
                                 }
                                 convrt_dwconv_run(p, w.baseAddress!, x, y, e, item, item + 1, mine)
-                                if let trailing { finish(trailing, plan: p, item: item, residual: residual, y: y) }
+                                if let trailing {
+                                    var offset = 0, length = 0
+                                    convrt_dwconv_item_output(p, item, &offset, &length)
+                                    finish(trailing, offset: offset, channels: outPerGroup, length: length,
+                                           plane: s.output.d * s.output.h * s.output.w, residual: residual, y: y)
+                                }
                             }
                         }
                     }
@@ -147,14 +200,45 @@ struct DepthwiseConv: @unchecked Sendable {
         }
     }
 
-    /// Applies the epilogue's remainder to what `item` wrote.
-    private func finish(_ t: (pre: Activation?, residual: Bool, post: Activation?), plan: UnsafePointer<convrt_dwconv_plan>,
-                        item: Int, residual: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
-        var offset = 0, length = 0
-        convrt_dwconv_item_output(plan, item, &offset, &length)
-        let outPlane = plan.pointee.s.out.0 * plan.pointee.s.out.1 * plan.pointee.s.out.2
-        for channel in 0..<outPerGroup {
-            let at = offset + channel * outPlane
+    /// The channel-blocked kernel: items are (image, block of channels), claimed dynamically.
+    private func runChannelBlocks(_ s: ConvShape3D, x: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
+                                  y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        guard let plan = channelBlockPlan(s) else { return }
+        let items = plan.items, workers = min(threads, items), plane = s.output.h * s.output.w
+        var prepared = [Bool](repeating: false, count: workers)
+        packedWeights.withUnsafeBufferPointer { w in
+            bias.withOptionalPointer { b in
+                let e = convrt_dwconv_epilogue(bias: b, residual: kernelAddsResidual ? residual : nil, pre: pre, post: post)
+                withUnsafePointer(to: plan) { p in
+                    withUnsafePointer(to: e) { e in
+                        prepared.withUnsafeMutableBufferPointer { prepared in
+                            ThreadPool.parallelFor(items, threads: workers) { item, worker in
+                                let mine = scratch + worker * plan.scratch_floats
+                                if !prepared[worker] {
+                                    convrt_dwcb_prepare(p, mine)
+                                    prepared[worker] = true
+                                }
+                                convrt_dwcb_run(p, w.baseAddress!, x, y, e, item, item + 1, mine)
+                                if let trailing {
+                                    let first = item % plan.blocks * channelBlock
+                                    finish(trailing, offset: (item / plan.blocks * groups + first) * plane,
+                                           channels: min(channelBlock, groups - first), length: plane, plane: plane,
+                                           residual: residual, y: y)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies the epilogue's remainder to what an item wrote: `length` floats from `offset`
+    /// on, in each of `channels` consecutive planes of `plane` floats.
+    private func finish(_ t: (pre: Activation?, residual: Bool, post: Activation?), offset: Int, channels: Int,
+                        length: Int, plane: Int, residual: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
+        for channel in 0..<channels {
+            let at = offset + channel * plane
             let out = y + at, r = t.residual ? residual.map { $0 + at } : nil
             for i in 0..<length {
                 var v = out[i]
