@@ -1,8 +1,8 @@
 /// Conv, ConvTranspose, BatchNormalization and padding.
 extension ONNXExportSession {
-    /// Conv. Zero padding is the Conv's own (`auto_pad=SAME_UPPER` for `padding="same"`, which puts
-    /// the odd element at the end as PyTorch does); reflect/replicate/circular padding is an explicit
-    /// `Pad`/`Slice`+`Concat` in front of an unpadded Conv, as PyTorch exports it.
+    /// Conv. Zero padding is the Conv's own (`padding="same"` as explicit pads, the odd element at
+    /// the end); reflect/replicate/circular padding is an explicit `Pad`/`Slice`+`Concat` in front of
+    /// an unpadded Conv, as PyTorch exports it.
     mutating func conv(_ node: Node, _ a: ConvAttributes) throws -> String {
         let x = try input(node)
         let rank = a.spatialRank
@@ -13,11 +13,8 @@ extension ONNXExportSession {
         let (begin, end) = a.padBeginEnd
         let zeros = [Int](repeating: 0, count: rank)
         let padded = begin != zeros || end != zeros
-        if a.paddingMode == .zeros, a.padding == .same {
-            attributes.append(ONNXAttribute.string("auto_pad", "SAME_UPPER"))
-        } else {
-            attributes.append(ONNXAttribute.ints("pads", a.paddingMode == .zeros ? begin + end : zeros + zeros))
-        }
+        // Explicit pads also for "same": ONNX Runtime rejects auto_pad SAME_* with dilations.
+        attributes.append(ONNXAttribute.ints("pads", a.paddingMode == .zeros ? begin + end : zeros + zeros))
         return try withBatchDim(node, x, batched: shape(node).count == rank + 2) { session, x in
             var source = x
             if a.paddingMode != .zeros, padded {
@@ -28,22 +25,18 @@ extension ONNXExportSession {
         }
     }
 
-    /// ConvTranspose with symmetric `pads` and `output_padding`. PyTorch's `output_size` becomes
-    /// the `output_padding` it implies when the input size is known; with a symbolic input size it
-    /// is the largest valid `output_padding` followed by a `Slice` to the requested size (the
-    /// output is a prefix of the larger one).
+    /// ConvTranspose. PyTorch's `output_size` becomes the `output_padding` it implies when the
+    /// input size is known; with a symbolic input size the output is computed with `stride - 1`
+    /// extra elements and sliced to the requested size (it is a prefix of the larger output).
     mutating func convTranspose(_ node: Node, _ a: ConvAttributes) throws -> String {
         let x = try input(node)
         let rank = a.spatialRank
-        let w = try initializer(node, "weight")
-        let b = a.hasBias ? try initializer(node, "bias") : nil
         let p = a.transposedPadding
         let inSpatial = Array(shape(node).suffix(rank)).concrete
-        let outSpatial = Array(outputShape(node).suffix(rank)).concrete
         var outputPadding = a.outputPadding
         var crop: [Int]?
         if a.outputSize != nil {
-            guard let requested = outSpatial else {
+            guard let requested = Array(outputShape(node).suffix(rank)).concrete else {
                 throw ConvRTError("internal error: output_size without a known output size")
             }
             if let sizes = inSpatial {
@@ -53,19 +46,34 @@ extension ONNXExportSession {
                         padding: p[d], outputPadding: 0)
                 }
             } else {
-                outputPadding = zip(a.stride, a.dilation).map { max($0, $1) - 1 }
+                outputPadding = a.stride.map { $0 - 1 }
                 crop = requested
             }
         }
+        let plan = TransposedPadding(padding: p, outputPadding: outputPadding, stride: a.stride)
+        let w = try initializer(node, "weight")
+        let biasLate = a.hasBias && plan.extra.contains { $0 > 0 }
+        let b = a.hasBias && !biasLate ? try initializer(node, "bias") : nil
+        let lateBias = biasLate ? try lateBiasInitializer(node, rank: rank) : nil
         let attributes = [ONNXAttribute.ints("kernel_shape", a.kernelSize), ONNXAttribute.ints("strides", a.stride),
                           ONNXAttribute.ints("dilations", a.dilation), ONNXAttribute.int("group", a.groups),
-                          ONNXAttribute.ints("pads", p + p), ONNXAttribute.ints("output_padding", outputPadding)]
+                          ONNXAttribute.ints("pads", plan.begin + plan.end), ONNXAttribute.ints("output_padding", plan.outputPadding)]
         return try withBatchDim(node, x, batched: shape(node).count == rank + 2) { session, x in
-            let y = session.builder.helper("ConvTranspose", [x, w] + (b.map { [$0] } ?? []), base: "\(node.name)/ConvTranspose", attributes)
+            var y = session.builder.helper("ConvTranspose", [x, w] + (b.map { [$0] } ?? []), base: "\(node.name)/ConvTranspose", attributes)
+            if plan.extra.contains(where: { $0 > 0 }) {
+                let zeros = [Int](repeating: 0, count: rank)
+                y = session.pad(node, y, rank: rank + 2, PadAttributes(mode: .constant, begin: zeros, end: plan.extra))
+            }
+            if let lateBias { y = session.builder.helper("Add", [y, lateBias], base: "\(node.name)/Add") }
             guard let crop else { return y }
-            let axes = Array(2..<(2 + rank))
-            return session.slice(node, y, starts: [Int](repeating: 0, count: rank), ends: crop, axes: axes, steps: nil)
+            return session.slice(node, y, starts: [Int](repeating: 0, count: rank), ends: crop, axes: Array(2..<(2 + rank)), steps: nil)
         }
+    }
+
+    /// The bias as `(C, 1, ...)`, added after the zero padding a `TransposedPadding` appends.
+    private mutating func lateBiasInitializer(_ node: Node, rank: Int) throws -> String {
+        let bias = try weight(node, "bias")
+        return builder.floats("\(node.name).bias", bias.reshaped([bias.count] + [Int](repeating: 1, count: rank)))
     }
 
     /// BatchNormalization in inference mode; without `affine`, scale 1 and bias 0 initializers.
@@ -74,10 +82,12 @@ extension ONNXExportSession {
             throw ONNXExportRejection("track_running_stats=False normalises with the batch's own statistics, which inference-mode BatchNormalization cannot")
         }
         let x = try input(node)
-        let mean = try weight(node, "running_mean")
-        let scale = b.affine ? try initializer(node, "weight") : builder.floats("\(node.name).weight", Tensor(zeros: mean.shape, value: 1))
-        let bias = b.affine ? try initializer(node, "bias") : builder.floats("\(node.name).bias", Tensor(zeros: mean.shape))
-        let inputs = [x, scale, bias, builder.floats("\(node.name).running_mean", mean), try initializer(node, "running_var")]
+        var mean = try weight(node, "running_mean")
+        if shape(node)[safe: 1] == .known(0) { mean = Tensor(zeros: [0]) }  // an empty input: no channels to normalise
+        let scale = b.affine && mean.count > 0 ? try initializer(node, "weight") : builder.floats("\(node.name).weight", Tensor(zeros: mean.shape, value: 1))
+        let bias = b.affine && mean.count > 0 ? try initializer(node, "bias") : builder.floats("\(node.name).bias", Tensor(zeros: mean.shape))
+        let variance = mean.count == 0 ? builder.floats("\(node.name).running_var", mean) : try initializer(node, "running_var")
+        let inputs = [x, scale, bias, builder.floats("\(node.name).running_mean", mean), variance]
         return builder.helper("BatchNormalization", inputs, base: "\(node.name)/BatchNormalization",
                               [ONNXAttribute.float("epsilon", Float(b.eps))])
     }
@@ -136,5 +146,33 @@ extension ONNXExportSession {
         var inputs = [x, ints(node, "starts", starts), ints(node, "ends", ends), ints(node, "axes", axes)]
         if let steps { inputs.append(ints(node, "steps", steps)) }
         return builder.helper("Slice", inputs, base: "\(node.name)/Slice")
+    }
+}
+
+/// ConvTranspose padding ONNX Runtime accepts: it requires `output_padding < stride`, while PyTorch
+/// also allows `output_padding < dilation`. Per dim, with `op` the output padding and `p` the padding:
+/// `op < stride` is kept; otherwise `op` fewer elements are cropped at the end (end pad `p - op`) when
+/// `op <= p`; otherwise the end is not cropped, `output_padding` takes what `stride` allows, and the
+/// rest (`extra`), which lies past every input's reach and holds only the bias, is appended by a zero
+/// `Pad` before the bias is added.
+struct TransposedPadding {
+    var begin: [Int] = []
+    var end: [Int] = []
+    var outputPadding: [Int] = []
+    var extra: [Int] = []
+
+    init(padding: [Int], outputPadding op: [Int], stride: [Int]) {
+        for d in padding.indices {
+            let (p, o, s) = (padding[d], op[d], stride[d])
+            begin.append(p)
+            if o < s {
+                (end, outputPadding, extra) = (end + [p], outputPadding + [o], extra + [0])
+            } else if o <= p {
+                (end, outputPadding, extra) = (end + [p - o], outputPadding + [0], extra + [0])
+            } else {
+                let rest = min(o - p, s - 1)
+                (end, outputPadding, extra) = (end + [0], outputPadding + [rest], extra + [o - p - rest])
+            }
+        }
     }
 }

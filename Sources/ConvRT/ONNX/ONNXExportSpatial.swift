@@ -1,10 +1,11 @@
-/// Pooling, adaptive pooling, Resize, Fold (Col2Im) and Unfold.
+/// Pooling, adaptive pooling, Fold (Col2Im) and Unfold.
 extension ONNXExportSession {
     /// MaxPool/AveragePool. PyTorch's `divisor_override` is the sum over the full window (an
     /// AveragePool that counts padding, times the window size) divided by the override.
     mutating func pool(_ node: Node, _ p: PoolAttributes) throws -> String {
+        let padEnd = p.ceilMode ? Self.ceilModePadEnd(p, spatial: Array(shape(node).suffix(p.spatialRank))) : p.padEnd
         var attributes = [ONNXAttribute.ints("kernel_shape", p.kernelSize), ONNXAttribute.ints("strides", p.stride),
-                          ONNXAttribute.ints("pads", p.padBegin + p.padEnd), ONNXAttribute.int("ceil_mode", p.ceilMode ? 1 : 0)]
+                          ONNXAttribute.ints("pads", p.padBegin + padEnd), ONNXAttribute.int("ceil_mode", p.ceilMode ? 1 : 0)]
         var rescale: Float?
         if p.kind == .max {
             attributes.append(ONNXAttribute.ints("dilations", p.dilation))
@@ -26,6 +27,26 @@ extension ONNXExportSession {
             guard let rescale else { return y }
             return session.builder.helper("Mul", [y, session.builder.scalar("\(node.name)/scale", rescale)], base: "\(node.name)/Mul")
         }
+    }
+
+    /// In ceil mode PyTorch (and ONNX Runtime) drop a last window that would start in the end
+    /// padding; ONNX's opset-17 output-size formula keeps it. Where that differs on a known size, the
+    /// end padding is trimmed to where the last kept window ends, so that window never exists and
+    /// every other window, divisor included, stays the same.
+    static func ceilModePadEnd(_ p: PoolAttributes, spatial: SymbolicShape) -> [Int] {
+        var padEnd = p.padEnd
+        for d in 0..<p.spatialRank {
+            guard let n = spatial[safe: d]?.value else { continue }
+            let (k, s, pb, pe) = (p.kernelSize[d], p.stride[d], p.padBegin[d], p.padEnd[d])
+            let dilation = p.kind == .max ? p.dilation[d] : 1
+            let extent = dilation * (k - 1) + 1
+            let kept = PoolShapeFunction.outputLength(size: n, kernel: k, padBegin: pb, padEnd: pe, stride: s,
+                                                      dilation: dilation, ceilMode: true)
+            let onnx = ConvGeometry.floorDiv(n + pb + pe - extent + s - 1, s) + 1
+            let trimmed = (kept - 1) * s - pb + extent - n
+            if onnx != kept, (0...pe).contains(trimmed) { padEnd[d] = trimmed }
+        }
+        return padEnd
     }
 
     /// Adaptive pooling: GlobalAveragePool/GlobalMaxPool (or ReduceMean over the trailing dims, as
@@ -62,41 +83,6 @@ extension ONNXExportSession {
         return try withBatchDim(node, x, batched: batched) { session, x in
             session.builder.helper(op, [x], base: "\(node.name)/\(op)", attributes)
         }
-    }
-
-    /// Resize over the spatial dims: scales as `[1, 1, s...]`, or sizes, whose batch and channel
-    /// entries come from `Shape(x)` when they are symbolic.
-    mutating func resize(_ node: Node, _ r: ResizeAttributes) throws -> String {
-        let x = try input(node)
-        let input = shape(node)
-        let transforms: [ResizeAttributes.CoordinateTransform: String] = [
-            .halfPixel: "half_pixel", .pytorchHalfPixel: "pytorch_half_pixel", .alignCorners: "align_corners", .asymmetric: "asymmetric",
-        ]
-        let roundings: [ResizeAttributes.NearestRounding: String] = [
-            .floor: "floor", .ceil: "ceil", .roundPreferFloor: "round_prefer_floor", .roundPreferCeil: "round_prefer_ceil",
-        ]
-        var attributes = [ONNXAttribute.string("mode", r.mode == .nearest ? "nearest" : "linear"),
-                          ONNXAttribute.string("coordinate_transformation_mode", transforms[r.coordinateTransform] ?? "half_pixel")]
-        if r.mode == .nearest {
-            attributes.append(ONNXAttribute.string("nearest_mode", roundings[r.nearestRounding] ?? "floor"))
-        }
-        var inputs = [x, ""]
-        if let scales = r.scales {
-            inputs.append(builder.floats("\(node.name)/scales", Tensor(shape: [scales.count + 2], data: [1, 1] + scales.map { Float($0) })))
-        } else if let sizes = r.sizes {
-            inputs += ["", resizeSizes(node, x, head: Array(input.prefix(2)), spatial: sizes)]
-        } else {
-            throw ConvRTError("internal error: Upsample without scales or sizes")
-        }
-        return builder.helper("Resize", inputs, base: "\(node.name)/Resize", attributes)
-    }
-
-    /// The full-rank `sizes` input: a constant, or `Concat(Shape(x)[:2], spatial)` for a symbolic batch.
-    private mutating func resizeSizes(_ node: Node, _ x: String, head: SymbolicShape, spatial: [Int]) -> String {
-        if let known = head.concrete { return ints(node, "sizes", known + spatial) }
-        let batch = builder.helper("Shape", [x], base: "\(node.name)/Shape", [ONNXAttribute.int("end", 2)])
-        return builder.helper("Concat", [batch, ints(node, "spatial_sizes", spatial)], base: "\(node.name)/sizes",
-                              [ONNXAttribute.int("axis", 0)])
     }
 
     /// Fold as Col2Im (opset 18).

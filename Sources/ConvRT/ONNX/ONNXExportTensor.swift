@@ -38,7 +38,10 @@ extension ONNXExportSession {
         case .resize(let r): return try resize(node, r)
         case .softmax(let axis, let log):
             let op = log ? "LogSoftmax" : "Softmax"
-            return builder.helper(op, [try input(node)], base: "\(node.name)/\(op)", [ONNXAttribute.int("axis", axis)])
+            // ONNX's Softmax needs a dim: a 0-d input is normalised as a 1-element vector.
+            return try withBatchDim(node, try input(node), batched: !shape(node).isEmpty) { session, x in
+                session.builder.helper(op, [x], base: "\(node.name)/\(op)", [ONNXAttribute.int("axis", axis)])
+            }
         case .reduceMean(let axes, let keepDims):
             let all = try TensorAxis.reduced(axes, rank: shape(node).count)
             return reduceMean(node, try input(node), axes: all, keepDims: keepDims)

@@ -91,6 +91,7 @@ struct ONNXExportSession {
             } catch let rejection as ONNXExportRejection {
                 let place = node.location.map { " at \($0)" } ?? ""
                 rejected.append("\(node.label)\(place) (\(rejection.reason))")
+                values[node.name] = node.name  // lets later layers be checked too
             } catch let error as ConvRTError {
                 throw error.located(at: node.location, context: node.label)
             }
