@@ -82,12 +82,10 @@ extension ONNXExportSession {
             throw ONNXExportRejection("track_running_stats=False normalises with the batch's own statistics, which inference-mode BatchNormalization cannot")
         }
         let x = try input(node)
-        var mean = try weight(node, "running_mean")
-        if shape(node)[safe: 1] == .known(0) { mean = Tensor(zeros: [0]) }  // an empty input: no channels to normalise
-        let scale = b.affine && mean.count > 0 ? try initializer(node, "weight") : builder.floats("\(node.name).weight", Tensor(zeros: mean.shape, value: 1))
-        let bias = b.affine && mean.count > 0 ? try initializer(node, "bias") : builder.floats("\(node.name).bias", Tensor(zeros: mean.shape))
-        let variance = mean.count == 0 ? builder.floats("\(node.name).running_var", mean) : try initializer(node, "running_var")
-        let inputs = [x, scale, bias, builder.floats("\(node.name).running_mean", mean), variance]
+        let mean = try weight(node, "running_mean")
+        let scale = b.affine ? try initializer(node, "weight") : builder.floats("\(node.name).weight", Tensor(zeros: mean.shape, value: 1))
+        let bias = b.affine ? try initializer(node, "bias") : builder.floats("\(node.name).bias", Tensor(zeros: mean.shape))
+        let inputs = [x, scale, bias, builder.floats("\(node.name).running_mean", mean), try initializer(node, "running_var")]
         return builder.helper("BatchNormalization", inputs, base: "\(node.name)/BatchNormalization",
                               [ONNXAttribute.float("epsilon", Float(b.eps))])
     }

@@ -17,11 +17,10 @@ extension ONNXExportSession {
         let roundings: [ResizeAttributes.NearestRounding: String] = [
             .floor: "floor", .ceil: "ceil", .roundPreferFloor: "round_prefer_floor", .roundPreferCeil: "round_prefer_ceil",
         ]
-        var attributes = [ONNXAttribute.string("mode", r.mode == .nearest ? "nearest" : "linear"),
-                          ONNXAttribute.string("coordinate_transformation_mode", transforms[r.coordinateTransform] ?? "half_pixel")]
-        if r.mode == .nearest {
-            attributes.append(ONNXAttribute.string("nearest_mode", roundings[r.nearestRounding] ?? "floor"))
-        }
+        // nearest_mode also in linear mode, where it is ignored: the attributes then read back unchanged.
+        let attributes = [ONNXAttribute.string("mode", r.mode == .nearest ? "nearest" : "linear"),
+                          ONNXAttribute.string("coordinate_transformation_mode", transforms[r.coordinateTransform] ?? "half_pixel"),
+                          ONNXAttribute.string("nearest_mode", roundings[r.nearestRounding] ?? "floor")]
         var inputs = [x, ""]
         if let scales = r.scales {
             inputs.append(builder.floats("\(node.name)/scales", Tensor(shape: [scales.count + 2], data: [1, 1] + scales.map { Float($0) })))
