@@ -83,6 +83,10 @@ extension ONNXExportSession {
         }
         let x = try input(node)
         let mean = try weight(node, "running_mean")
+        if let channels = shape(node)[safe: 1]?.value, channels != mean.count {
+            // PyTorch lets an empty input through; ONNX requires the parameters to match the channels.
+            throw ONNXExportRejection("num_features \(mean.count) does not match the input's \(channels) channels")
+        }
         let scale = b.affine ? try initializer(node, "weight") : builder.floats("\(node.name).weight", Tensor(zeros: mean.shape, value: 1))
         let bias = b.affine ? try initializer(node, "bias") : builder.floats("\(node.name).bias", Tensor(zeros: mean.shape))
         let inputs = [x, scale, bias, builder.floats("\(node.name).running_mean", mean), try initializer(node, "running_var")]

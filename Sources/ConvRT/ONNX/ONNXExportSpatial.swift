@@ -44,7 +44,7 @@ extension ONNXExportSession {
                                                       dilation: dilation, ceilMode: true)
             let onnx = ConvGeometry.floorDiv(n + pb + pe - extent + s - 1, s) + 1
             let trimmed = (kept - 1) * s - pb + extent - n
-            if onnx != kept, (0...pe).contains(trimmed) { padEnd[d] = trimmed }
+            if onnx != kept, trimmed >= 0, trimmed <= pe { padEnd[d] = trimmed }
         }
         return padEnd
     }
