@@ -7,7 +7,7 @@ struct ConvRTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convrt",
         abstract: "A graph-based inference runtime for convolutional networks.",
-        subcommands: [Compile.self, Import.self, Infer.self, Inspect.self, Bench.self]
+        subcommands: [Compile.self, Import.self, Export.self, Infer.self, Inspect.self, Bench.self]
     )
 
     /// Like ArgumentParser's `main()`, but a usage error is one `error: ...` line on stderr
