@@ -155,6 +155,10 @@ void convrt_sgemm_plan_partition(const convrt_sgemm_plan *plan, size_t part, siz
     const sgemm_kernel_set *s = kernel_set((convrt_isa)plan->isa);
     *begin = *end = 0;
     if (!s || parts == 0 || part >= parts) return;
+    if (parts == 1) {  // the whole range, without costing every unit
+        *end = plan->units;
+        return;
+    }
     size_t total = 0;
     for (size_t u = 0; u < plan->units; u++) total += unit_cost(plan, s, u);
     // begin(i) = first unit whose preceding work reaches i/parts of the total.
