@@ -93,6 +93,21 @@ func expectSameWithAndWithoutOptimisations(_ graph: Graph, seed: UInt64 = 7, sou
         try expectSameWithAndWithoutOptimisations(g)
     }
 
+    /// An unbatched Conv3d's output [C, D, H, W] read by BatchNorm2d as [N, C, H, W]: the norm's
+    /// channels are not the conv's, so it must not be folded (a fuzzer finding: it trapped).
+    @Test func batchNormOverAnUnbatchedConvOutputIsNotFolded() throws {
+        var b = GraphBuilder(seed: 11)
+        let x = b.input("x", [1, 2, 6, 6])
+        b.conv("conv", x, in: 1, out: 5, k: 3, padding: 1, rank: 3)
+        b.batchNorm("bn", "conv", channels: 2)
+        let g = b.graph(outputs: ["bn"])
+        let p = try plan(g)
+        #expect(p.steps.count == 2, "\(p.steps.map(\.opName))")
+        try expectSameWithAndWithoutOptimisations(g)
+        let input = Tensor(shape: [1, 2, 6, 6], data: (0..<72).map { Float($0 % 7) / 7 - 0.5 })
+        expectClose(try runPlanned(g, ["x": input])["bn"]!, try ReferenceExecutor.run(g, inputs: ["x": input])["bn"]!, "bn")
+    }
+
     @Test func convOutputThatIsAGraphOutputIsNotFusedAway() throws {
         var b = GraphBuilder()
         let x = b.input("x", [1, 3, 8, 8])

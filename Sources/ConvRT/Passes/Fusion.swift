@@ -108,7 +108,10 @@ struct FoldBatchNorm: FusionRule {
             let step = steps[i]
             guard case .channelAffine(let scale, let shift) = step.kernel,
                   let j = uses.producer[step.inputs[0]], uses.isPrivate(step.inputs[0], to: i),
-                  case .conv(_, _, _, let epilogue) = steps[j].kernel, epilogue.isEmpty
+                  case .conv(let a, _, _, let epilogue) = steps[j].kernel, epilogue.isEmpty,
+                  // The norm's channels must be the conv's output channels: an unbatched conv
+                  // output has them in dim 0, where BatchNorm reads a batch (found by fuzzing).
+                  scale.count == a.outChannels, shapes[steps[j].output]?.count == a.spatialRank + 2
             else { continue }
             return Match(conv: j, norm: i, scale: scale, shift: shift)
         }
