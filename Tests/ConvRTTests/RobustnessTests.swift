@@ -99,6 +99,20 @@ import Testing
                 == "Models/lazy2d.pb: the file is 6.4 KiB, more than --max-memory of 4.0 KiB")
     }
 
+    /// A model path that is a directory or a device, whatever its extension, is an error, not a
+    /// trap (found by Tools/hostile_files.py: sniffing a `.pb`'s first bytes read a directory).
+    @Test(arguments: ["model.pb", "model", "model.onnx", "model.convnet"])
+    func modelPathThatIsADirectoryIsAnError(_ name: String) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("convrt-dir-\(UInt32.random(in: 0...UInt32.max))")
+        let model = dir.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let message = Self.failure { _ = try ModelCompiler.load(contentsOf: model, options: CompileOptions()) }
+        #expect(message?.contains("Is a directory") == true, "\(message ?? "no error")")
+        #expect(Self.failure { _ = try ModelFormat.detect(URL(fileURLWithPath: "/dev/zero")) }
+                == "/dev/zero: cannot read file: not a regular file")
+    }
+
     /// A run is refused before its arena is allocated; the message says what the memory is for.
     @Test func runsAreCheckedBeforeAllocating() throws {
         var b = GraphBuilder()

@@ -22,12 +22,7 @@ public enum ModelFormat: Sendable, Equatable {
     }
 
     private static func sniff(_ url: URL) throws -> ModelFormat? {
-        guard let handle = try? FileHandle(forReadingFrom: url) else {
-            _ = try FileAccess.read(url)  // For the usual "cannot read file" error.
-            return nil
-        }
-        defer { try? handle.close() }
-        let head = [UInt8](handle.readData(ofLength: 2))
+        let head = try FileAccess.readPrefix(url, count: 2)
         guard head.count == 2, head[0] == 0x08 else { return nil }
         return head[1] == 0x01 ? .convrtProtobuf : .onnx
     }

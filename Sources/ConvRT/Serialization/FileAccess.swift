@@ -24,6 +24,23 @@ enum FileAccess {
         }
     }
 
+    /// The first `count` bytes (fewer for a shorter file), with `read`'s checks and errors.
+    static func readPrefix(_ url: URL, count: Int) throws -> [UInt8] {
+        var info = stat()
+        guard stat(url.path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            _ = try read(url)  // its error: missing, a directory, a device
+            return []
+        }
+        do {
+            let handle = try FileHandle(forReadingFrom: url)
+            defer { try? handle.close() }
+            // The throwing read: `readData(ofLength:)` traps on errors.
+            return [UInt8](try handle.read(upToCount: count) ?? Data())
+        } catch {
+            throw ConvRTError("\(displayName(url)): cannot read file: \(reason(error))")
+        }
+    }
+
     /// The file mapped copy-on-write (writes stay private), unmapped when the `Data` goes away;
     /// `nil` if it cannot be mapped (the caller reads it instead).
     private static func map(_ path: String, size: Int) -> Data? {
