@@ -19,6 +19,11 @@ extension SlidingWindow {
         guard stride.allSatisfy({ $0 > 0 }) else {
             throw ConvRTError("stride should be greater than zero, but got stride_height: \(stride[0]) stride_width: \(stride[1])")
         }
+        // Keeps every product of two of them inside Int (an imported Col2Im can carry any value).
+        for (name, list) in [("kernel_size", kernelSize), ("dilation", dilation), ("padding", padding), ("stride", stride)]
+        where list.contains(where: { $0 > Limits.maxDimension }) {
+            throw ConvRTError("\(name) \(list.bracketed) is too large (the limit is \(Limits.maxDimension))")
+        }
     }
 
     /// Number of block positions along spatial dim `d` for an input of length `size`.
@@ -76,12 +81,18 @@ enum FoldShapeFunction {
         guard oh > 0, ow > 0 else {
             throw ConvRTError("output_width and output_height should be greater than zero, but got output_height: \(oh) output_width: \(ow)")
         }
+        guard oh <= Limits.maxDimension, ow <= Limits.maxDimension else {
+            throw ConvRTError("output_size (\(oh), \(ow)) is too large (the limit is \(Limits.maxDimension))")
+        }
         try w.validate()
         let nonZero = input.suffix(2).allSatisfy { $0.value != 0 }
         guard input.count == 2 || input.count == 3, nonZero else {
             throw ConvRTError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and non-zero dimensions for input, but got: \(input.rendered)")
         }
-        let kernelArea = w.kernelSize[0] * w.kernelSize[1]
+        // Overflow-checked: an imported Col2Im can carry any 64-bit sizes (a fuzzer finding).
+        guard let kernelArea = Limits.product(Array(w.kernelSize.prefix(2))), kernelArea <= Limits.maxElements else {
+            throw ConvRTError("kernel_size \(w.kernelSize.bracketed) is too large")
+        }
         let planes = input[input.count - 2], length = input[input.count - 1]
         guard let planeCount = planes.value else {
             throw ConvRTError("the input's channel dimension must be known when the model is compiled, but it is '\(planes)'")
@@ -91,7 +102,10 @@ enum FoldShapeFunction {
         }
         let bh = w.blocks(along: 0, size: oh), bw = w.blocks(along: 1, size: ow)
         let prefix = "Given output_size=(\(oh), \(ow)), \(w.rendered), stride=(\(w.stride[0]), \(w.stride[1])), "
-        if let l = length.value, l != bh * bw {
+        guard let blocks = Limits.product([bh, bw]) else {
+            throw ConvRTError(prefix + "the number of sliding blocks \(bh) * \(bw) is too large")
+        }
+        if let l = length.value, l != blocks {
             throw ConvRTError(prefix + "expected size of input's dimension 2 to match the calculated number of sliding blocks \(bh) * \(bw) = \(bh * bw), but got input.size(2)=\(l).")
         }
         guard bh >= 1, bw >= 1 else {
