@@ -437,3 +437,34 @@ import Testing
         }
     }
 }
+
+/// `convrt bench --profile` and `CompiledModel.profile`: one timing per plan step.
+@Suite struct BenchProfileTests {
+    @Test func profileTimesEveryPlanStep() throws {
+        let url = packageRootURL.appendingPathComponent("Models/lazy2d.convnet")
+        let model = CompiledModel(graph: try ModelCompiler.load(contentsOf: url).graph)
+        let shape = try #require(model.graph.inputs.first?.shape.concrete)
+        let input = Tensor(shape: shape, data: [Float](repeating: 0.25, count: shape.reduce(1, *)))
+        let name = model.graph.inputs[0].name
+        let steps = try model.profile([name: input], warmup: 0, iterations: 3)
+        let plan = try model.plan(for: [name: shape])
+        #expect(steps.map(\.index) == Array(plan.steps.indices))
+        #expect(steps.allSatisfy { $0.milliseconds >= 0 } && steps.contains { $0.milliseconds > 0 })
+        #expect(steps.map(\.step.opName) == plan.steps.map(\.opName))
+    }
+
+    @Test func benchProfilePrintsTheStepsSlowestFirst() throws {
+        let result = try CLI.run(["bench", "Models/lazy2d.convnet", "--iterations", "3", "--warmup", "0", "--profile"])
+        expectSuccess(result)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let header = try #require(lines.firstIndex { $0.hasPrefix("steps by median time") })
+        let rows = lines[(header + 3)...].filter { !$0.isEmpty }
+        let plan = try CompiledModel(graph: try ModelCompiler.load(contentsOf: packageRootURL.appendingPathComponent("Models/lazy2d.convnet")).graph)
+            .plan(for: ["x": [1, 3, 32, 32]])
+        #expect(rows.count == plan.steps.count, "\(result.stdout)")
+        let ms = rows.compactMap { $0.split(separator: " ").dropLast().last.flatMap { Double($0) } }
+        #expect(ms == ms.sorted(by: >), "\(result.stdout)")
+        let refused = try CLI.run(["bench", "Models/lazy2d.convnet", "--profile", "--reference", "--iterations", "1"])
+        #expect(refused.status == 1 && refused.stderr.contains("--profile"), "\(refused)")
+    }
+}
