@@ -66,9 +66,11 @@ struct ColumnBlocking: Equatable {
         let rowPanels = (coutG + tile.rows - 1) / tile.rows
         let items = imageGroups * blocks
         // Threads taking whole blocks leave some idle when the panels do not share out well
-        // (3 panels on 2 threads: 75% busy); then they share output rows instead.
+        // (3 panels on 2 threads: 75% busy; 49 columns = 3 panels + 1 column on 2 threads:
+        // 77%, the ragged panel counted by its width); then they share output rows instead.
         let allPanels = imageGroups * panels, perThread = (allPanels + threads - 1) / threads
-        let busy = Double(allPanels) / Double(max(threads * perThread, 1))
+        let ragged = columns % panelWidth == 0 ? 0 : Double(panelWidth - columns % panelWidth) / Double(panelWidth)
+        let busy = (Double(allPanels) - Double(imageGroups) * ragged) / Double(max(threads * perThread, 1))
         shared = threads > 1 && items > 0 && busy < 0.85 && rowPanels >= 2 && items * k * slabStride <= Self.sharedLimit
         rowParts = shared ? min(rowPanels, (4 * threads + items - 1) / items) : 1
         slabFloats = (shared ? k : self.kc) * slabStride
