@@ -31,6 +31,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         try reportingErrors {
             guard warmup >= 0, iterations >= 1 else { throw ConvRTError("--warmup must be >= 0 and --iterations >= 1") }
+            guard !(profile && reference) else { throw ConvRTError("--profile times the planned executor's steps; drop --reference") }
             let inferred = try modelOptions.load()
             let graph = inferred.graph
             var shapes: [String: [Int]] = [:]
@@ -73,7 +74,6 @@ struct Bench: ParsableCommand {
                              result.median, result.min, result.max, gflops, iterations, warmup, formatCount(flops)))
             }
             if profile {
-                guard !reference else { throw ConvRTError("--profile times the planned executor's steps; drop --reference") }
                 let steps = try model.profile(inputs, warmup: 1, iterations: iterations)
                 print(profileTable(steps))
             }

@@ -169,63 +169,60 @@ struct DepthwiseConv: @unchecked Sendable {
         }
         // Empty problems never reach a kernel (the executor skips empty outputs).
         guard let plan = plan(s) else { return }
-        let items = plan.items, workers = min(threads, items)
-        // Each worker prepares its scratch on its first item (items are claimed dynamically,
-        // so a worker that starts late simply takes fewer).
-        var prepared = [Bool](repeating: false, count: workers)
-        packedWeights.withUnsafeBufferPointer { w in
-            bias.withOptionalPointer { b in
-                let e = convrt_dwconv_epilogue(bias: b, residual: kernelAddsResidual ? residual : nil, pre: pre, post: post)
-                withUnsafePointer(to: plan) { p in
-                    withUnsafePointer(to: e) { e in
-                        prepared.withUnsafeMutableBufferPointer { prepared in
-                            ThreadPool.parallelFor(items, threads: workers) { item, worker in
-                                let mine = scratch + worker * plan.scratch_floats
-                                if !prepared[worker] {
-                                    convrt_dwconv_prepare(p, mine)
-                                    prepared[worker] = true
-                                }
-                                convrt_dwconv_run(p, w.baseAddress!, x, y, e, item, item + 1, mine)
-                                if let trailing {
-                                    var offset = 0, length = 0
-                                    convrt_dwconv_item_output(p, item, &offset, &length)
-                                    finish(trailing, offset: offset, channels: outPerGroup, length: length,
-                                           plane: s.output.d * s.output.h * s.output.w, residual: residual, y: y)
-                                }
-                            }
-                        }
-                    }
+        withUnsafePointer(to: plan) { p in
+            forEachItem(plan.items, scratchFloats: plan.scratch_floats, scratch: scratch, residual: residual,
+                        prepare: { convrt_dwconv_prepare(p, $0) }) { item, w, e, mine in
+                convrt_dwconv_run(p, w, x, y, e, item, item + 1, mine)
+                if let trailing {
+                    var offset = 0, length = 0
+                    convrt_dwconv_item_output(p, item, &offset, &length)
+                    finish(trailing, offset: offset, channels: outPerGroup, length: length,
+                           plane: s.output.d * s.output.h * s.output.w, residual: residual, y: y)
                 }
             }
         }
     }
 
-    /// The channel-blocked kernel: items are (image, block of channels), claimed dynamically.
+    /// The channel-blocked kernel: items are (image, block of channels).
     private func runChannelBlocks(_ s: ConvShape3D, x: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
                                   y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         guard let plan = channelBlockPlan(s) else { return }
-        let items = plan.items, workers = min(threads, items), plane = s.output.h * s.output.w
+        let plane = s.output.h * s.output.w
+        withUnsafePointer(to: plan) { p in
+            forEachItem(plan.items, scratchFloats: plan.scratch_floats, scratch: scratch, residual: residual,
+                        prepare: { convrt_dwcb_prepare(p, $0) }) { item, w, e, mine in
+                convrt_dwcb_run(p, w, x, y, e, item, item + 1, mine)
+                if let trailing {
+                    let first = item % plan.blocks * channelBlock
+                    finish(trailing, offset: (item / plan.blocks * groups + first) * plane,
+                           channels: min(channelBlock, groups - first), length: plane, plane: plane,
+                           residual: residual, y: y)
+                }
+            }
+        }
+    }
+
+    /// Runs `items` on the pool, claimed dynamically, with the packed weights and the kernel's
+    /// epilogue. Each worker prepares its slice of `scratch` (`scratchFloats` floats) on its
+    /// first item, so a worker that starts late simply takes fewer.
+    private func forEachItem(_ items: Int, scratchFloats: Int, scratch: UnsafeMutablePointer<Float>,
+                             residual: UnsafePointer<Float>?, prepare: (UnsafeMutablePointer<Float>) -> Void,
+                             run: (_ item: Int, _ weights: UnsafePointer<Float>,
+                                   _ epilogue: UnsafePointer<convrt_dwconv_epilogue>, _ scratch: UnsafeMutablePointer<Float>) -> Void) {
+        let workers = min(threads, items)
         var prepared = [Bool](repeating: false, count: workers)
         packedWeights.withUnsafeBufferPointer { w in
             bias.withOptionalPointer { b in
                 let e = convrt_dwconv_epilogue(bias: b, residual: kernelAddsResidual ? residual : nil, pre: pre, post: post)
-                withUnsafePointer(to: plan) { p in
-                    withUnsafePointer(to: e) { e in
-                        prepared.withUnsafeMutableBufferPointer { prepared in
-                            ThreadPool.parallelFor(items, threads: workers) { item, worker in
-                                let mine = scratch + worker * plan.scratch_floats
-                                if !prepared[worker] {
-                                    convrt_dwcb_prepare(p, mine)
-                                    prepared[worker] = true
-                                }
-                                convrt_dwcb_run(p, w.baseAddress!, x, y, e, item, item + 1, mine)
-                                if let trailing {
-                                    let first = item % plan.blocks * channelBlock
-                                    finish(trailing, offset: (item / plan.blocks * groups + first) * plane,
-                                           channels: min(channelBlock, groups - first), length: plane, plane: plane,
-                                           residual: residual, y: y)
-                                }
+                withUnsafePointer(to: e) { e in
+                    prepared.withUnsafeMutableBufferPointer { prepared in
+                        ThreadPool.parallelFor(items, threads: workers) { item, worker in
+                            let mine = scratch + worker * scratchFloats
+                            if !prepared[worker] {
+                                prepare(mine)
+                                prepared[worker] = true
                             }
+                            run(item, w.baseAddress!, e, mine)
                         }
                     }
                 }
