@@ -55,6 +55,15 @@ CASES = {
     "up_bilinear_64_56": ("Upsample", [1, 64, 56, 56], dict(scale_factor=2, mode="bilinear", align_corners=True)),
     "up_nearest_64_56": ("Upsample", [1, 64, 56, 56], dict(scale_factor=2, mode="nearest")),
     "reflectpad_64_56": ("ReflectionPad2d", [1, 64, 56, 56], dict(padding=1)),
+    # MobileNetV2's slowest layer kinds (not in the anchor table; run them with --cases).
+    "mb_1x1_32to16_112": ("Conv2d", [1, 32, 112, 112], dict(in_channels=32, out_channels=16, kernel_size=1)),
+    "mb_1x1_16to96_112": ("Conv2d", [1, 16, 112, 112], dict(in_channels=16, out_channels=96, kernel_size=1)),
+    "mb_1x1_960to320_7": ("Conv2d", [1, 960, 7, 7], dict(in_channels=960, out_channels=320, kernel_size=1)),
+    "mb_1x1_320to1280_7": ("Conv2d", [1, 320, 7, 7], dict(in_channels=320, out_channels=1280, kernel_size=1)),
+    "mb_1x1_96to576_14": ("Conv2d", [1, 96, 14, 14], dict(in_channels=96, out_channels=576, kernel_size=1)),
+    "mb_dw3x3s2_96_112": ("Conv2d", [1, 96, 112, 112],
+                          dict(in_channels=96, out_channels=96, kernel_size=3, stride=2, padding=1, groups=96)),
+    "mb_linear_1280to1000": ("Linear", [1, 1280], dict(in_features=1280, out_features=1000)),
     # Whole networks (torchvision definitions, seeded random weights): both runtimes load the same .onnx.
     "net_resnet18": ("torchvision", [1, 3, 224, 224], dict(model="resnet18")),
     "net_mobilenet_v2": ("torchvision", [1, 3, 224, 224], dict(model="mobilenet_v2")),

@@ -39,9 +39,14 @@
 
 #include "dwconv_cb_template.h"
 
+#define DC_LOAD_AND(p, m) _mm256_and_ps(_mm256_loadu_ps(p), _mm256_loadu_ps((const float *)(m)))
+#define DC_FLAT_U 4
+#include "dwconv_flat_template.h"
+
 static const dwconv_kernel_set set = {.name = "dwconv_avx2", .isa = CONVRT_ISA_AVX2, .w = DC_W, .band = DC_BANDS,
                                        .square = DC_SQUARES,
-                                       .fill_rows = DC_FILL_ROWS, .cb_item = DC_CB_ITEM};
+                                       .fill_rows = DC_FILL_ROWS, .cb_item = DC_CB_ITEM,
+                                       .flat_item = DC_FLAT_ITEM};
 
 const dwconv_kernel_set *dwconv_kernels_avx2(void) { return &set; }
 

@@ -36,9 +36,15 @@
 
 #include "dwconv_cb_template.h"
 
+#define DC_LOAD_AND(p, m) \
+    _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(_mm512_loadu_ps(p)), _mm512_loadu_si512((const void *)(m))))
+#define DC_FLAT_U 8
+#include "dwconv_flat_template.h"
+
 static const dwconv_kernel_set set = {.name = "dwconv_avx512", .isa = CONVRT_ISA_AVX512, .w = DC_W, .band = DC_BANDS,
                                        .square = DC_SQUARES,
-                                       .fill_rows = DC_FILL_ROWS, .cb_item = DC_CB_ITEM};
+                                       .fill_rows = DC_FILL_ROWS, .cb_item = DC_CB_ITEM,
+                                       .flat_item = DC_FLAT_ITEM};
 
 const dwconv_kernel_set *dwconv_kernels_avx512(void) { return &set; }
 

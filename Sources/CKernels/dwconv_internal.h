@@ -5,6 +5,7 @@
 #include "convrt_direct.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// Largest vectors-per-row of any kernel (sizes the accumulator arrays).
 #define DWCONV_NV_MAX 8
@@ -68,6 +69,27 @@ typedef struct {
 
 typedef void (*dwcb_item_fn)(const dwcb_args *a);
 
+/// Most taps of the flat-plane kernel (a 7x7 kernel has 49).
+#define DWFLAT_TAPS_MAX 64
+
+/// One item of the flat-plane depthwise kernel: `count` consecutive channels of one image.
+typedef struct {
+    const float *x;          // input at the item's first channel
+    float *y;                // output at the item's first channel
+    const float *residual;   // same position in the residual, or NULL
+    const float *w;          // weights of the item's first channel: [channel][taps] (PyTorch layout)
+    const float *bias;       // bias of the item's first channel, or NULL
+    float *plane;            // the copy of one input plane, with zero margins before and after
+    size_t count, plane_floats, taps;
+    size_t row_stride;       // floats per input row (the plane's width)
+    int k3;                  // a 3x3 kernel, dilation 1, padding 1 all round: the unrolled step
+    ptrdiff_t off[DWFLAT_TAPS_MAX];         // each tap's offset from an output pixel, in the plane
+    const uint32_t *mask[DWFLAT_TAPS_MAX];  // each tap's column mask over the plane, or NULL
+    convrt_dwconv_activation pre, post;
+} dwflat_args;
+
+typedef void (*dwflat_item_fn)(const dwflat_args *a);
+
 /// One ISA's kernels.
 typedef struct {
     const char *name;   // "dwconv_avx2"
@@ -77,6 +99,7 @@ typedef struct {
     dwconv_square_fn square[DWCONV_SQUARE_KS][2];  // [(K - 3) / 2][S - 1]
     dwconv_fill_fn fill_rows;
     dwcb_item_fn cb_item;  // NULL: no channel-blocked kernel on this ISA
+    dwflat_item_fn flat_item;  // NULL: no flat-plane kernel on this ISA
 } dwconv_kernel_set;
 
 /// Each returns NULL when its ISA is not compiled for this architecture.

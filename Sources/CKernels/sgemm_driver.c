@@ -67,6 +67,11 @@ size_t convrt_sgemm_mr(convrt_isa isa) {
     return s ? s->mr : 0;
 }
 
+size_t convrt_sgemm_vector_width(convrt_isa isa) {
+    const sgemm_kernel_set *s = usable_set(isa);
+    return s ? s->w : 0;
+}
+
 size_t convrt_sgemm_nr(convrt_isa isa) {
     const sgemm_kernel_set *s = usable_set(isa);
     return s ? s->nr : 0;
@@ -97,6 +102,54 @@ void convrt_sgemm_pack_a(convrt_isa isa, size_t m, size_t k, const float *a, siz
                 panel[p * mr + r] = r < rows ? a[(i0 + r) * lda + p] : 0.0f;
         }
     }
+}
+
+// One full panel of a compile-time MR: fixed-size copies the compiler turns into vector
+// moves (element loops stay scalar: the compiler cannot rule out overlap).
+#define PACK_FULL_PANEL(MR)                                                                  \
+    for (size_t p = 0; p < k; p++) {                                                         \
+        const float *src = at + p * ldat + i0;                                               \
+        float *dst = panel + p * (MR);                                                       \
+        memcpy(dst, src, (MR) * sizeof(float));                                              \
+    }
+
+// [k x m] At (row stride ldat) -> A = At^T packed like convrt_sgemm_pack_a.
+void convrt_sgemm_pack_a_transposed(convrt_isa isa, size_t m, size_t k, const float *at,
+                                    size_t ldat, float *packed) {
+    const sgemm_kernel_set *s = usable_set(isa);
+    if (!s) return;
+    const size_t mr = s->mr;
+    for (size_t i0 = 0; i0 < m; i0 += mr) {
+        float *panel = packed + i0 * k;
+        const size_t rows = min_size(mr, m - i0);
+        if (rows == 6 && mr == 6) {
+            PACK_FULL_PANEL(6)
+            continue;
+        }
+        if (rows == 8 && mr == 8) {
+            PACK_FULL_PANEL(8)
+            continue;
+        }
+        for (size_t p = 0; p < k; p++) {
+            const float *src = at + p * ldat + i0;
+            float *dst = panel + p * mr;
+            size_t r = 0;
+            for (; r < rows; r++) dst[r] = src[r];
+            for (; r < mr; r++) dst[r] = 0.0f;
+        }
+    }
+}
+
+size_t convrt_sgemm_packed_b_count(convrt_isa isa, size_t k, size_t n) {
+    const sgemm_kernel_set *s = usable_set(isa);
+    return s ? ceil_div(n, s->nr) * s->nr * k : 0;
+}
+
+// The per-ISA B packer over the whole K: panel q is [k][NR] at packed + q * k * NR.
+void convrt_sgemm_pack_b(convrt_isa isa, size_t k, size_t n, const float *b, size_t ldb,
+                         float *packed) {
+    const sgemm_kernel_set *s = usable_set(isa);
+    if (s && k > 0 && n > 0) s->pack_b(k, n, b, ldb, packed);
 }
 
 // MARK: - Plan
@@ -239,6 +292,7 @@ typedef struct {
     const convrt_sgemm_epilogue *epi;
     float *bpack;
     int in_place;
+    int prepacked;  // b is whole panels from convrt_sgemm_pack_b
 } job;
 
 // Where panel q of the current K block is: in place in B, or in the packing buffer.
@@ -251,6 +305,10 @@ typedef struct {
 static const float *panel_b(const job *j, const block *blk, size_t q, size_t *ld) {
     const convrt_sgemm_plan *p = j->plan;
     const size_t cols = min_size(p->nr, p->n - q * p->nr);
+    if (j->prepacked) {
+        *ld = p->nr;
+        return j->b + (q * p->k + blk->pc) * p->nr;
+    }
     if (j->in_place && cols % j->set->w == 0) {
         *ld = j->ldb;
         return j->b + (blk->pc - j->b_row0) * j->ldb + q * p->nr;
@@ -294,6 +352,7 @@ static void run_tile(const job *j, const block *blk, size_t kb, size_t tile, siz
 static void pack_block(const job *j, block *blk, size_t qlo, size_t qhi) {
     const convrt_sgemm_plan *p = j->plan;
     blk->qbase = qlo;
+    if (j->prepacked) return;
     if (j->in_place) {
         const size_t last = p->panels - 1, cols = p->n - last * p->nr;
         if (qhi != p->panels || cols % j->set->w == 0) return;
@@ -328,18 +387,18 @@ static void run_chunk(const job *j, size_t u0, size_t u1) {
 static int compute(const convrt_sgemm_plan *plan, const float *packed_a, const float *b,
                    size_t ldb, size_t b_row0, float *c, size_t ldc,
                    const convrt_sgemm_epilogue *epilogue, size_t unit_begin, size_t unit_end,
-                   size_t kb_begin, size_t kb_end) {
+                   size_t kb_begin, size_t kb_end, int prepacked) {
     static const convrt_sgemm_epilogue identity = {.alpha = 1.0f};
     const sgemm_kernel_set *set = kernel_set((convrt_isa)plan->isa);
     if (!set) return -1;
     unit_end = min_size(unit_end, plan->units);
     if (unit_begin >= unit_end) return 0;
-    const int in_place = b_in_place(ldb, plan->kc);
+    const int in_place = !prepacked && b_in_place(ldb, plan->kc);
     const size_t panels = in_place ? 1 : plan->chunk_panels;
-    float *bpack = workspace_get(plan->kc * panels * plan->nr);
-    if (!bpack) return -1;
+    float *bpack = prepacked ? NULL : workspace_get(plan->kc * panels * plan->nr);
+    if (!prepacked && !bpack) return -1;
     const job j = {plan, set, packed_a, b, ldb, b_row0, kb_begin, kb_end, c, ldc,
-                   epilogue ? epilogue : &identity, bpack, in_place};
+                   epilogue ? epilogue : &identity, bpack, in_place, prepacked};
     const size_t per_chunk = plan->tiles_m * plan->chunk_panels;
     for (size_t u = unit_begin; u < unit_end;) {
         const size_t chunk = u / per_chunk;
@@ -355,7 +414,15 @@ int convrt_sgemm_compute(const convrt_sgemm_plan *plan, const float *packed_a, c
                          size_t ldb, float *c, size_t ldc, const convrt_sgemm_epilogue *epilogue,
                          size_t unit_begin, size_t unit_end) {
     return compute(plan, packed_a, b, ldb, 0, c, ldc, epilogue, unit_begin, unit_end, 0,
-                   plan->k_blocks);
+                   plan->k_blocks, 0);
+}
+
+int convrt_sgemm_compute_packed_b(const convrt_sgemm_plan *plan, const float *packed_a,
+                                  const float *packed_b, float *c, size_t ldc,
+                                  const convrt_sgemm_epilogue *epilogue, size_t unit_begin,
+                                  size_t unit_end) {
+    return compute(plan, packed_a, packed_b, plan->nr, 0, c, ldc, epilogue, unit_begin, unit_end, 0,
+                   plan->k_blocks, 1);
 }
 
 int convrt_sgemm_compute_kblock(const convrt_sgemm_plan *plan, const float *packed_a,
@@ -364,5 +431,5 @@ int convrt_sgemm_compute_kblock(const convrt_sgemm_plan *plan, const float *pack
                                 size_t unit_end, size_t kb) {
     if (kb >= plan->k_blocks) return 0;
     return compute(plan, packed_a, b_block, ldb, kb * plan->kc, c, ldc, epilogue, unit_begin,
-                   unit_end, kb, kb + 1);
+                   unit_end, kb, kb + 1, 0);
 }

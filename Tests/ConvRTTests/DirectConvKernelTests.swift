@@ -12,13 +12,13 @@ import Testing
         var rank: Int, batch: Int, groups: Int, inPerGroup: Int, outPerGroup: Int
         var size: [Int], k: [Int], stride: [Int], dilation: [Int], padBegin: [Int], padEnd: [Int]
         var pre: Activation? = nil, residual = false, post: Activation? = nil, bias = true
-        /// Forces the channel-blocked kernel on (or off); nil leaves the row bands.
-        var channelBlocks: Bool? = nil
+        /// Forces a kernel (`.channelBlocks`' width is the ISA's); nil leaves the row bands.
+        var kernel: DepthwiseConv.Kernel? = nil
 
         var testDescription: String {
             "\(rank)d n\(batch) g\(groups) \(inPerGroup)->\(outPerGroup)/g in\(size) k\(k) s\(stride) d\(dilation) p\(padBegin)/\(padEnd)"
                 + " \(pre.map { "\($0)" } ?? "-")\(residual ? " +res" : "") \(post.map { "\($0)" } ?? "-")"
-                + (channelBlocks == true ? " cb" : "")
+                + (kernel.map { " \($0)" } ?? "")
         }
 
         var attributes: ConvAttributes {
@@ -65,8 +65,8 @@ import Testing
                             image: c.size, kernel: c.k, output: Array(reference.shape.dropFirst(2)), stride: c.stride,
                             dilation: c.dilation, padding: c.padBegin)
         let d = DepthwiseConv(a, weight: weight, bias: bias, epilogue: c.epilogue, threads: threads, isa: isa,
-                              channelBlocks: c.channelBlocks)
-        #expect((d.channelBlock > 0) == (c.channelBlocks == true), "channel blocks: \(c.testDescription)")
+                              shape: s, kernel: c.kernel ?? .rowBands)
+        #expect(Self.sameKind(d.kernel, c.kernel ?? .rowBands), "kernel \(d.kernel): \(c.testDescription)")
         var y = [Float](repeating: .nan, count: reference.count)
         var scratch = [Float](repeating: .nan, count: max(d.scratchFloats(s), 1))
         x.data.withUnsafeBufferPointer { xp in
@@ -93,6 +93,14 @@ import Testing
     }
 
     static let isas = SGEMM.ISA.supported
+
+    /// The same kernel, whatever the channel block width.
+    static func sameKind(_ a: DepthwiseConv.Kernel, _ b: DepthwiseConv.Kernel) -> Bool {
+        switch (a, b) {
+        case (.rowBands, .rowBands), (.channelBlocks, .channelBlocks), (.flatPlane, .flatPlane): return true
+        default: return false
+        }
+    }
 
     /// Vector width of a path (the portable kernels use one-float vectors).
     static func width(_ isa: SGEMM.ISA) -> Int {
@@ -181,7 +189,48 @@ import Testing
                 Self.check(Case(rank: rank, batch: 1 + i % 3, groups: channels[i % channels.count], inPerGroup: 1,
                                 outPerGroup: 1, size: size, k: k, stride: stride, dilation: dilation, padBegin: padBegin,
                                 padEnd: padEnd, pre: activations[i % activations.count], residual: i % 3 == 1,
-                                post: activations[(i / 3) % activations.count], bias: i % 4 != 3, channelBlocks: true),
+                                post: activations[(i / 3) % activations.count], bias: i % 4 != 3,
+                                kernel: .channelBlocks(width: w)),
+                           isa: isa, threads: [1, 2, 3])
+            }
+        }
+    }
+
+    /// The ISAs with a flat-plane depthwise kernel.
+    static let flatPlaneISAs = isas.filter { isa in
+        var shape = convrt_dwconv_shape(batch: 1, groups: 1, cin_g: 1, cout_g: 1, in: (1, 8, 8), out: (1, 8, 8),
+                                        kernel: (1, 3, 3), stride: (1, 1, 1), dilation: (1, 1, 1), pad: (0, 1, 1))
+        var plan = convrt_dwflat_plan()
+        return convrt_dwflat_plan_make(isa.cValue, &shape, &plan) == 0
+    }
+
+    /// The flat-plane depthwise kernel: planes from one vector to many (every remainder of the
+    /// vector and of the unrolled step, the last vector overlapping), rows of 1..13 columns so
+    /// taps wrap at both row ends, 1-D and 2-D kernels (even ones with asymmetric "same"
+    /// padding, dilations), channel counts splitting into partial item runs, batches, every
+    /// epilogue, bit-identical for 1, 2 and 3 threads.
+    @Test(arguments: flatPlaneISAs) func flatPlaneDepthwise(isa: SGEMM.ISA) {
+        let w = Self.width(isa)
+        let activations: [Activation?] = [nil, .relu, .relu6, .leakyReLU(negativeSlope: 0.1), .sigmoid,
+                                          .hardtanh(minValue: -0.5, maxValue: 0.25)]
+        let kernels = [[3, 3], [5, 5], [1, 1], [2, 3], [3, 1], [7, 7], [3], [4], [1, 5]]
+        var i = 0
+        for width in [1, 2, 3, 5, 7, 8, 13, w, 2 * w + 1] {
+            for pixels in [w, w + 1, 4 * w - 1, 4 * w, 9 * w + 3, 40 * w + 5] {
+                i += 1
+                let k = kernels[i % kernels.count], rank = k.count
+                let dilation = k.indices.map { [1, 1, 2][(i + $0) % 3] }
+                let reach = k.indices.map { (k[$0] - 1) * dilation[$0] }
+                // Every third case pads symmetrically (the compiled 3x3 step among them).
+                let padBegin = k.indices.map { [reach[$0] / 2, 0, reach[$0]][(i / 3 + (i % 3 == 0 ? 0 : $0)) % 3] }
+                let padEnd = k.indices.map { reach[$0] - padBegin[$0] }
+                let size = rank == 1 ? [pixels] : [max(1, (pixels + width - 1) / width), width]
+                guard size.reduce(1, *) >= w else { continue }
+                let ones = [Int](repeating: 1, count: rank)
+                Self.check(Case(rank: rank, batch: 1 + i % 3, groups: [1, 3, 17, 2 * w + 5][i % 4], inPerGroup: 1,
+                                outPerGroup: 1, size: size, k: k, stride: ones, dilation: dilation, padBegin: padBegin,
+                                padEnd: padEnd, pre: activations[i % activations.count], residual: i % 3 == 1,
+                                post: activations[(i / 3) % activations.count], bias: i % 4 != 3, kernel: .flatPlane),
                            isa: isa, threads: [1, 2, 3])
             }
         }
@@ -249,9 +298,11 @@ import Testing
             let want = try ReferenceExecutor.run(g, inputs: ["x": input])[last]!
             let p = try Planner.plan(g, inputShapes: ["x": shape], options: PlanOptions(verify: true, threads: 1))
             let algorithm = p.steps[0].algorithm ?? ""
-            // A 10-wide plane with one output channel per group: the channel-blocked kernel (on x86).
+            // A 10-wide plane with one output channel per group (on x86): the flat-plane kernel when
+            // zero padded ("same"), the channel-blocked one after an explicit reflect/circular pad.
             let blocked = outPerGroup == 1 && convrt_dwcb_width(SGEMM.ISA.best.cValue) > 0
-            let name = inPerGroup == 1 ? (blocked ? "depthwise (dwconv_cb_" : "depthwise (dwconv3x3s1_") : "grouped-direct (dwconv_"
+            let small = mode == .zeros ? "depthwise (dwconv_flat_" : "depthwise (dwconv_cb_"
+            let name = inPerGroup == 1 ? (blocked ? small : "depthwise (dwconv3x3s1_") : "grouped-direct (dwconv_"
             #expect(algorithm.hasPrefix(name), "\(algorithm)")
             let one = try PlanExecutor.run(p, inputs: ["x": input])[last]!
             expectClose(one, want, "\(mode) g\(groups) \(inPerGroup)->\(outPerGroup) [\(algorithm)]")

@@ -42,12 +42,26 @@ const char *convrt_sgemm_kernel_name(convrt_isa isa);
 /// Micro-tile rows (MR) and columns (NR) of a path; 0 when unsupported.
 size_t convrt_sgemm_mr(convrt_isa isa);
 size_t convrt_sgemm_nr(convrt_isa isa);
+/// Floats per vector register of a path's micro-kernels (NR is a multiple); 0 when unsupported.
+size_t convrt_sgemm_vector_width(convrt_isa isa);
 
 /// Floats needed to hold A [m x k] packed for `isa` (0 when unsupported).
 size_t convrt_sgemm_packed_a_count(convrt_isa isa, size_t m, size_t k);
 /// Packs row-major A [m x k] (row stride lda) into MR-row panels, [k][MR] each,
 /// zero-padding the last panel. `packed` holds packed_a_count floats.
 void convrt_sgemm_pack_a(convrt_isa isa, size_t m, size_t k, const float *a, size_t lda,
+                         float *packed);
+
+/// Packs A = At^T, given row-major At [k x m] (row stride ldat), exactly as
+/// convrt_sgemm_pack_a would pack A (e.g. an NCHW image plane as pixels x channels).
+void convrt_sgemm_pack_a_transposed(convrt_isa isa, size_t m, size_t k, const float *at,
+                                    size_t ldat, float *packed);
+
+/// Floats needed to hold B [k x n] packed whole for `isa` (0 when unsupported).
+size_t convrt_sgemm_packed_b_count(convrt_isa isa, size_t k, size_t n);
+/// Packs row-major B [k x n] (row stride ldb) into NR-wide column panels, [k][NR] each,
+/// zero-padding the last one: for weights used as B, packed once (convrt_sgemm_compute_packed_b).
+void convrt_sgemm_pack_b(convrt_isa isa, size_t k, size_t n, const float *b, size_t ldb,
                          float *packed);
 
 /// Activation applied last in the epilogue.
@@ -102,6 +116,20 @@ void convrt_sgemm_plan_partition(const convrt_sgemm_plan *plan, size_t part, siz
 int convrt_sgemm_compute(const convrt_sgemm_plan *plan, const float *packed_a, const float *b,
                          size_t ldb, float *c, size_t ldc, const convrt_sgemm_epilogue *epilogue,
                          size_t unit_begin, size_t unit_end);
+
+/// convrt_sgemm_compute with B packed once by convrt_sgemm_pack_b (same isa, k and n):
+/// no per-call packing and no per-thread buffer. Same bits as convrt_sgemm_compute.
+int convrt_sgemm_compute_packed_b(const convrt_sgemm_plan *plan, const float *packed_a,
+                                  const float *packed_b, float *c, size_t ldc,
+                                  const convrt_sgemm_epilogue *epilogue, size_t unit_begin,
+                                  size_t unit_end);
+
+/// Writes dst[c * ldd + r] = activation(src[r * lds + c] + bias[c] + residual[c * ldr + r])
+/// for r < rows, c < cols: a pixels x channels product stored as NCHW with the epilogue of
+/// convrt_sgemm_epilogue (alpha and accumulate are not used). Same bits as that epilogue
+/// applied in the SGEMM store.
+void convrt_transpose_store(const float *src, size_t lds, size_t rows, size_t cols, float *dst,
+                            size_t ldd, const convrt_sgemm_epilogue *epilogue);
 
 /// K block `kb` (rows [kb * kc, kb * kc + kc) of B, the last one shorter) of
 /// convrt_sgemm_compute: `b_block` points at the block's first row, so B's other rows need

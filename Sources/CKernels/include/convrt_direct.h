@@ -129,6 +129,38 @@ int convrt_dwcb_run(const convrt_dwcb_plan *plan, const float *packed, const flo
                     const convrt_dwconv_epilogue *epilogue, size_t item_begin, size_t item_end,
                     float *scratch);
 
+/// The flat-plane depthwise kernel, for stride-1 "same" 1-D/2-D depthwise convolutions with
+/// one output channel per group (MobileNet's 3x3 s1 layers on 7x7..28x28 planes): vectors run
+/// along the flattened plane (pixel h * W + w), where every tap is one constant offset, so
+/// no row end falls inside a vector and nothing is transposed. An item (image, run of whole
+/// channels) copies each input plane between zero margins (the rows above and below) and
+/// clears the lanes of a tap whose column wraps into the neighbouring row with a
+/// per-column mask. Results are bit-identical for any item partition.
+typedef struct {
+    int isa;                   ///< resolved convrt_isa
+    convrt_dwconv_shape s;
+    size_t w;                  ///< vector width in floats
+    size_t plane;              ///< pixels per channel (in_h * in_w)
+    size_t margin_before, margin_after;  ///< zero floats around the plane's copy
+    size_t channels_per_item, blocks;    ///< blocks: ceil(channels / channels_per_item)
+    size_t items;              ///< batch * blocks
+    size_t copy_floats;        ///< the margined copy, rounded up to 16 floats
+    size_t scratch_floats;     ///< per worker: the copy, the column masks, alignment slack
+} convrt_dwflat_plan;
+
+/// Fills `plan`; returns -1 when the shape is not a stride-1 "same" 1-D/2-D depthwise conv with
+/// one output channel per group, the plane is narrower than a vector, the kernel has more
+/// than 64 taps, or `isa` has no flat-plane kernel.
+int convrt_dwflat_plan_make(convrt_isa isa, const convrt_dwconv_shape *shape, convrt_dwflat_plan *plan);
+/// Zeroes the margins and writes the column masks in `scratch` (plan->scratch_floats floats);
+/// once per worker and plan.
+void convrt_dwflat_prepare(const convrt_dwflat_plan *plan, float *scratch);
+/// Computes items [item_begin, item_end) of y = epilogue(conv(x, w)) with one caller's scratch;
+/// `weights` in PyTorch's layout [channels][kh][kw]. The residual must not overlap y.
+int convrt_dwflat_run(const convrt_dwflat_plan *plan, const float *weights, const float *x, float *y,
+                      const convrt_dwconv_epilogue *epilogue, size_t item_begin, size_t item_end,
+                      float *scratch);
+
 #ifdef __cplusplus
 }
 #endif

@@ -37,6 +37,7 @@ struct StepScratch {
         let shape = PlanExecutor.convShape(a, inShape: x, outShape: y)
         switch step.convAlgorithm {
         case .gemm(let gemm): accumulator = gemm.workspaceFloats(shape)
+        case .pixelMajorGEMM(let gemm): accumulator = gemm.workspaceFloats(shape)
         case .depthwise(let d): accumulator = d.scratchFloats(shape)
         case .transposedGEMM(let gemm): accumulator = gemm.workspaceFloats(shape)
         case .winograd(let w): accumulator = w.workspaceFloats

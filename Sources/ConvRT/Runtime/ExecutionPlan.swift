@@ -76,6 +76,8 @@ enum ConvAlgorithm: CustomStringConvertible {
     case direct
     /// im2col (or the input itself for 1x1) times packed weights.
     case gemm(GEMMConv)
+    /// A 1x1 conv on a small plane: the pixels times the packed transposed weights.
+    case pixelMajorGEMM(PixelMajorConv)
     /// Vector kernels over zero-padded row bands: depthwise and narrow grouped convs.
     case depthwise(DepthwiseConv)
     /// ConvTranspose: SGEMM into columns, then a gathering col2im with the epilogue.
@@ -87,6 +89,7 @@ enum ConvAlgorithm: CustomStringConvertible {
         switch self {
         case .direct: return "direct"
         case .gemm: return "gemm (\(SGEMM.kernelName))"
+        case .pixelMajorGEMM(let p): return "gemm pixel-major (\(p.weights.isa.kernelName))"
         case .depthwise(let d): return "\(d.inPerGroup == 1 ? "depthwise" : "grouped-direct") (\(d.kernelName))"
         case .transposedGEMM: return "gemm+col2im (\(SGEMM.kernelName))"
         case .winograd(let w): return "winograd F(4x4,3x3) (\(w.positions.first?.isa.kernelName ?? SGEMM.kernelName))"
@@ -96,8 +99,9 @@ enum ConvAlgorithm: CustomStringConvertible {
     /// The one place where a convolution's backend is chosen. A 3x3 stride-1 2-D conv with
     /// enough channels and pixels runs Winograd; depthwise and narrow grouped convs run the
     /// direct vector kernels (see `DepthwiseConv.prefers`: too little K per group to amortise
-    /// im2col); SGEMM takes the rest with several input channels per group; transposed
-    /// convolutions take GEMM + col2im.
+    /// im2col); SGEMM takes the rest with several input channels per group, pixel-major for
+    /// 1x1 convs on small planes (`PixelMajorConv.prefers`); transposed convolutions take
+    /// GEMM + col2im.
     static func choose(_ step: PlanStep, threads: Int, shapes: [String: [Int]] = [:]) -> ConvAlgorithm {
         guard case .conv(let a, let weight, let bias, let e) = step.kernel else { return .direct }
         if WinogradConv.applies(a), let x = shapes[step.inputs[0]], let y = shapes[step.output] {
@@ -118,6 +122,10 @@ enum ConvAlgorithm: CustomStringConvertible {
             return .transposedGEMM(ConvTransposeGEMM(a, weight: weight, bias: bias, epilogue: e, threads: threads))
         }
         guard !a.transposed, inPerGroup > 1, GEMMConv.supports(e) else { return .direct }
+        if let x = shapes[step.inputs[0]], let y = shapes[step.output],
+           PixelMajorConv.prefers(PlanExecutor.convShape(a, inShape: x, outShape: y), epilogue: e) {
+            return .pixelMajorGEMM(PixelMajorConv(weight: weight, bias: bias, epilogue: e, threads: threads))
+        }
         return .gemm(GEMMConv(a, weight: weight, bias: bias, epilogue: e, threads: threads))
     }
 }

@@ -168,6 +168,10 @@ enum PlanExecutor {
             gemm.run(shape, x: source, residual: residual, y: out, workspace: workspace)
             return
         }
+        if case .pixelMajorGEMM(let gemm) = algorithm, let workspace {
+            gemm.run(shape, x: source, residual: residual, y: out, workspace: workspace)
+            return
+        }
         if case .depthwise(let d) = algorithm, let workspace {
             d.run(shape, x: source, residual: residual, y: out, scratch: workspace)
             return

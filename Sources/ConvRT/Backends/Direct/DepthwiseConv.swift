@@ -7,16 +7,37 @@ import CKernels
 /// row of vectors over every (input channel, tap). No im2col; 1-D, 2-D and 3-D alike.
 ///
 /// Depthwise 1-D/2-D convs with one output channel per group run instead, where the planes
-/// are small, the channel-blocked kernel (`convrt_dwcb_*`): vectors across channels, not
-/// along rows, so a 7x7 plane fills every lane (see `prefersChannelBlocks`).
+/// are small, the flat-plane kernel (`convrt_dwflat_*`: stride 1, "same" output; vectors along
+/// the flattened plane) or the channel-blocked kernel (`convrt_dwcb_*`: vectors across
+/// channels), so a 7x7 plane fills every lane (see `Kernel.preferred`).
 ///
 /// Bias, ReLU/clamp/LeakyReLU and the residual are applied in the kernel's store; other
 /// activations run right after each item, while its output is still in cache.
 struct DepthwiseConv: @unchecked Sendable {
-    /// Weights in the kernel's tile (or channel-block) order, packed once when the plan is made.
+    /// Which of the three C kernels runs.
+    enum Kernel: Equatable, Sendable {
+        /// Tiles of up to 4 channels x a row of vectors over zero-padded row bands: any geometry.
+        case rowBands
+        /// Vectors across `width` channels, the planes transposed in and out.
+        case channelBlocks(width: Int)
+        /// Vectors along the flattened plane: stride-1 "same" convs.
+        case flatPlane
+
+        /// The kernel for a depthwise conv with one output channel per group, measured on AVX2
+        /// (MobileNetV2's depthwise layers, one thread, in the network): the flat plane wins
+        /// where it applies on planes up to 28 wide; the channel blocks win over the row bands
+        /// on outputs up to 28 wide (2-3x at 7x7 and 14x14) and are about level at 56.
+        static func preferred(_ s: ConvShape3D, flatPlaneApplies: Bool, blockWidth: Int) -> Kernel {
+            if flatPlaneApplies && s.output.w <= 32 { return .flatPlane }
+            if blockWidth > 0 && s.output.w <= 32 { return .channelBlocks(width: blockWidth) }
+            return .rowBands
+        }
+    }
+
+    /// Weights in the kernel's order (tiles, channel blocks, or PyTorch's for the flat plane),
+    /// packed once when the plan is made.
     let packedWeights: [Float]
-    /// Channels per block of the channel-blocked kernel, or 0 when the row-band kernels run.
-    let channelBlock: Int
+    let kernel: Kernel
     let bias: [Float]?
     let groups: Int, inPerGroup: Int, outPerGroup: Int, taps: Int
     /// The part of the epilogue the kernel applies.
@@ -38,25 +59,23 @@ struct DepthwiseConv: @unchecked Sendable {
         return inPerGroup == 1 || (a.groups > 1 && inPerGroup * outPerGroup <= 256)
     }
 
-    /// Whether the channel-blocked kernel beats the row bands for this output: measured on AVX2
-    /// (MobileNetV2's depthwise layers, one thread), it wins on planes up to 28 wide (2-3x at
-    /// 7x7 and 14x14) and is about level at 56.
-    static func prefersChannelBlocks(_ s: ConvShape3D) -> Bool {
-        s.output.w <= 32
-    }
-
-    /// `shape` (the step's, when known) picks between the two kernels for depthwise 1-D/2-D
-    /// convs with one output channel per group; `channelBlocks` forces the choice (tests).
+    /// `shape` (the step's, when known) picks the kernel for depthwise 1-D/2-D convs with one
+    /// output channel per group (`Kernel.preferred`); `kernel` forces a choice (tests), and
+    /// falls back to the row bands where the forced kernel does not apply.
     init(_ a: ConvAttributes, weight: Tensor, bias: Tensor?, epilogue e: Epilogue, threads: Int, isa: SGEMM.ISA = .best,
-         shape: ConvShape3D? = nil, channelBlocks: Bool? = nil) {
+         shape: ConvShape3D? = nil, kernel forced: Kernel? = nil) {
         let groups = max(a.groups, 1), outPerGroup = a.outChannels / groups, taps = a.kernelSize.reduce(1, *)
         let inPerGroup = weight.count / max(a.outChannels * taps, 1)
         (self.groups, self.outPerGroup, self.taps, self.inPerGroup) = (groups, outPerGroup, taps, inPerGroup)
         let width = convrt_dwcb_width(isa.cValue)
-        let eligible = width > 0 && inPerGroup == 1 && outPerGroup == 1 && a.kernelSize.count <= 2
-        channelBlock = eligible && (channelBlocks ?? shape.map(Self.prefersChannelBlocks) ?? false) ? width : 0
+        let eligible = inPerGroup == 1 && outPerGroup == 1 && a.kernelSize.count <= 2
+        let flatApplies = eligible && shape.map { Self.flatPlanePlan($0, groups: groups, isa: isa) != nil } ?? false
+        var choice = forced ?? shape.map { Kernel.preferred($0, flatPlaneApplies: flatApplies, blockWidth: width) } ?? .rowBands
+        if !eligible || (choice == .flatPlane && !flatApplies) || (choice != .flatPlane && width == 0) { choice = .rowBands }
+        if case .channelBlocks = choice { choice = .channelBlocks(width: width) }
+        kernel = choice
         packedWeights = Self.pack(weight, groups: groups, inPerGroup: inPerGroup, outPerGroup: outPerGroup, taps: taps,
-                                  channelBlock: channelBlock)
+                                  kernel: choice)
         self.bias = bias?.data
         let none = Self.kernelActivation(nil)!
         if let p = e.preActivation, Self.kernelActivation(p) == nil {
@@ -84,14 +103,16 @@ struct DepthwiseConv: @unchecked Sendable {
     }
 
     private static func pack(_ weight: Tensor, groups: Int, inPerGroup: Int, outPerGroup: Int, taps: Int,
-                             channelBlock: Int) -> [Float] {
-        let count = channelBlock > 0 ? (groups + channelBlock - 1) / channelBlock * channelBlock * taps : weight.count
+                             kernel: Kernel) -> [Float] {
+        if kernel == .flatPlane { return weight.data }
+        var count = weight.count
+        if case .channelBlocks(let width) = kernel { count = (groups + width - 1) / width * width * taps }
         var packed = [Float](repeating: 0, count: count)
         weight.data.withUnsafeBufferPointer { w in
             packed.withUnsafeMutableBufferPointer { p in
                 guard let w = w.baseAddress, let p = p.baseAddress else { return }
-                if channelBlock > 0 {
-                    convrt_dwcb_pack_weights(channelBlock, groups, taps, w, p)
+                if case .channelBlocks(let width) = kernel {
+                    convrt_dwcb_pack_weights(width, groups, taps, w, p)
                 } else {
                     convrt_dwconv_pack_weights(groups, inPerGroup, outPerGroup, taps, w, p)
                 }
@@ -120,7 +141,11 @@ struct DepthwiseConv: @unchecked Sendable {
     /// `dwconv_avx2` (tiles of up to 4 channels x a row of vectors, any geometry).
     var kernelName: String {
         let name = String(cString: convrt_dwconv_kernel_name(isa.cValue))
-        if channelBlock > 0 { return name.replacingOccurrences(of: "dwconv_", with: "dwconv_cb_") }
+        switch kernel {
+        case .channelBlocks: return name.replacingOccurrences(of: "dwconv_", with: "dwconv_cb_")
+        case .flatPlane: return name.replacingOccurrences(of: "dwconv_", with: "dwconv_flat_")
+        case .rowBands: break
+        }
         guard let square = squareKernel, let suffix = name.split(separator: "_").last else { return name }
         return "dwconv\(square.k)x\(square.k)s\(square.stride)_\(suffix)"
     }
@@ -142,7 +167,22 @@ struct DepthwiseConv: @unchecked Sendable {
         return convrt_dwcb_plan_make(isa.cValue, &shape, &plan) == 0 ? plan : nil
     }
 
+    /// The flat-plane kernel's plan; nil where it does not apply.
+    func flatPlanePlan(_ s: ConvShape3D) -> convrt_dwflat_plan? {
+        Self.flatPlanePlan(s, groups: groups, isa: isa)
+    }
+
+    private static func flatPlanePlan(_ s: ConvShape3D, groups: Int, isa: SGEMM.ISA) -> convrt_dwflat_plan? {
+        var shape = cShape(s, groups: groups, inPerGroup: 1, outPerGroup: 1)
+        var plan = convrt_dwflat_plan()
+        return convrt_dwflat_plan_make(isa.cValue, &shape, &plan) == 0 ? plan : nil
+    }
+
     private func cShape(_ s: ConvShape3D) -> convrt_dwconv_shape {
+        Self.cShape(s, groups: groups, inPerGroup: inPerGroup, outPerGroup: outPerGroup)
+    }
+
+    private static func cShape(_ s: ConvShape3D, groups: Int, inPerGroup: Int, outPerGroup: Int) -> convrt_dwconv_shape {
         var shape = convrt_dwconv_shape()
         (shape.batch, shape.groups, shape.cin_g, shape.cout_g) = (s.batch, groups, inPerGroup, outPerGroup)
         shape.in = (s.image.d, s.image.h, s.image.w)
@@ -156,16 +196,24 @@ struct DepthwiseConv: @unchecked Sendable {
 
     /// Scratch floats `run` needs: one band per thread.
     func scratchFloats(_ s: ConvShape3D) -> Int {
-        if channelBlock > 0 { return channelBlockPlan(s).map { $0.scratch_floats * min(threads, $0.items) } ?? 0 }
-        return plan(s).map { $0.scratch_floats * min(threads, $0.items) } ?? 0
+        switch kernel {
+        case .channelBlocks: return channelBlockPlan(s).map { $0.scratch_floats * min(threads, $0.items) } ?? 0
+        case .flatPlane: return flatPlanePlan(s).map { $0.scratch_floats * min(threads, $0.items) } ?? 0
+        case .rowBands: return plan(s).map { $0.scratch_floats * min(threads, $0.items) } ?? 0
+        }
     }
 
     /// `y = epilogue(conv(x))`; `scratch` holds `scratchFloats(s)` floats.
     func run(_ s: ConvShape3D, x: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
              y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
-        if channelBlock > 0 {
-            runChannelBlocks(s, x: x, residual: residual, y: y, scratch: scratch)
+        switch kernel {
+        case .channelBlocks(let width):
+            runChannelBlocks(s, width: width, x: x, residual: residual, y: y, scratch: scratch)
             return
+        case .flatPlane:
+            runFlatPlane(s, x: x, residual: residual, y: y, scratch: scratch)
+            return
+        case .rowBands: break
         }
         // Empty problems never reach a kernel (the executor skips empty outputs).
         guard let plan = plan(s) else { return }
@@ -184,7 +232,7 @@ struct DepthwiseConv: @unchecked Sendable {
     }
 
     /// The channel-blocked kernel: items are (image, block of channels).
-    private func runChannelBlocks(_ s: ConvShape3D, x: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
+    private func runChannelBlocks(_ s: ConvShape3D, width: Int, x: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
                                   y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         guard let plan = channelBlockPlan(s) else { return }
         let plane = s.output.h * s.output.w
@@ -193,9 +241,28 @@ struct DepthwiseConv: @unchecked Sendable {
                         prepare: { convrt_dwcb_prepare(p, $0) }) { item, w, e, mine in
                 convrt_dwcb_run(p, w, x, y, e, item, item + 1, mine)
                 if let trailing {
-                    let first = item % plan.blocks * channelBlock
+                    let first = item % plan.blocks * width
                     finish(trailing, offset: (item / plan.blocks * groups + first) * plane,
-                           channels: min(channelBlock, groups - first), length: plane, plane: plane,
+                           channels: min(width, groups - first), length: plane, plane: plane,
+                           residual: residual, y: y)
+                }
+            }
+        }
+    }
+
+    /// The flat-plane kernel: items are (image, run of whole channels).
+    private func runFlatPlane(_ s: ConvShape3D, x: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
+                              y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        guard let plan = flatPlanePlan(s) else { return }
+        let plane = plan.plane, run = plan.channels_per_item
+        withUnsafePointer(to: plan) { p in
+            forEachItem(plan.items, scratchFloats: plan.scratch_floats, scratch: scratch, residual: residual,
+                        prepare: { convrt_dwflat_prepare(p, $0) }) { item, w, e, mine in
+                convrt_dwflat_run(p, w, x, y, e, item, item + 1, mine)
+                if let trailing {
+                    let first = item % plan.blocks * run
+                    finish(trailing, offset: (item / plan.blocks * groups + first) * plane,
+                           channels: min(run, groups - first), length: plane, plane: plane,
                            residual: residual, y: y)
                 }
             }

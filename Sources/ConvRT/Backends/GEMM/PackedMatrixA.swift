@@ -9,7 +9,7 @@ public struct PackedMatrixA: @unchecked Sendable {
     public let columns: Int
     /// The path the panels are laid out for; every multiply with it runs that path.
     public let isa: SGEMM.ISA
-    private let storage: Storage
+    private let storage: AlignedFloats
 
     /// Packs row-major `data` (`rows x columns`, row stride `rowStride`, default `columns`).
     /// - Parameter isa: the path to pack for; the default is the fastest one this CPU runs.
@@ -23,7 +23,7 @@ public struct PackedMatrixA: @unchecked Sendable {
         self.columns = columns
         self.isa = isa
         let count = convrt_sgemm_packed_a_count(isa.cValue, rows, columns)
-        storage = Storage(count: count)
+        storage = AlignedFloats(count: count)
         convrt_sgemm_pack_a(isa.cValue, rows, columns, data, lda, storage.pointer)
     }
 
@@ -42,16 +42,16 @@ public struct PackedMatrixA: @unchecked Sendable {
     }
 
     var baseAddress: UnsafePointer<Float> { UnsafePointer(storage.pointer) }
+}
 
-    /// The packed floats, 64-byte aligned (a cache line, a zmm register).
-    private final class Storage {
-        let pointer: UnsafeMutablePointer<Float>
+/// Floats on the heap, 64-byte aligned (a cache line, a zmm register), freed with their owner.
+final class AlignedFloats {
+    let pointer: UnsafeMutablePointer<Float>
 
-        init(count: Int) {
-            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
-            pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        }
-
-        deinit { pointer.deallocate() }
+    init(count: Int) {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
+
+    deinit { pointer.deallocate() }
 }

@@ -44,6 +44,9 @@ public enum SGEMM {
             (Int(convrt_sgemm_mr(cValue)), Int(convrt_sgemm_nr(cValue)))
         }
 
+        /// Floats per vector register of the micro-kernel (NR is a multiple of it).
+        public var vectorWidth: Int { Int(convrt_sgemm_vector_width(cValue)) }
+
         public var description: String { kernelName }
     }
 
