@@ -124,6 +124,11 @@ int convrt_sgemm_compute_packed_b(const convrt_sgemm_plan *plan, const float *pa
                                   const convrt_sgemm_epilogue *epilogue, size_t unit_begin,
                                   size_t unit_end);
 
+/// y[j] += sum over p < k of x[p] * b[p * ldb + j], for j < n: a one-row product (nn.Linear at
+/// batch 1), B streamed once in order. Each y[j] is summed over p in order from its initial
+/// value, so any split of the columns (threads) gives the same bits.
+void convrt_sgemv(convrt_isa isa, size_t k, size_t n, const float *x, const float *b, size_t ldb, float *y);
+
 /// Writes dst[c * ldd + r] = activation(src[r * lds + c] + bias[c] + residual[c * ldr + r])
 /// for r < rows, c < cols: a pixels x channels product stored as NCHW with the epilogue of
 /// convrt_sgemm_epilogue (alpha and accumulate are not used). Same bits as that epilogue
