@@ -117,6 +117,10 @@ def make_session(path, threads):
     return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
 
+# Longer than ORT's workers keep spinning after a run (see run_threads).
+ORT_SPIN_PAUSE_S = 0.25
+
+
 def time_ort(session, x, warmup, iterations):
     feed = {"x": x}
     for _ in range(warmup):
@@ -178,6 +182,9 @@ def run_threads(args, cases, files, threads):
     for r in range(args.rounds):
         for n in cases:
             ort_ms[n].append(time_ort(sessions[n], inputs[n], args.warmup, args.iterations))
+            # ORT's idle intra-op workers spin for ~0.1 s after a run (measured: 0.08 s of CPU);
+            # convrt started at once would share the cores with them (2x slower at 2 threads).
+            time.sleep(ORT_SPIN_PAUSE_S)
             ms, fl = time_convrt(args.convrt, files[n][0], threads, args.warmup, args.iterations)
             cr_ms[n].append(ms)
             flops[n] = fl

@@ -64,7 +64,8 @@ public enum TensorLayerKernel: Sendable {
     /// Display name of the algorithm for `convrt inspect`, where there is a choice.
     var algorithm: String? {
         switch self {
-        case .linear, .matmul: return "gemm (\(SGEMM.kernelName))"
+        case .linear: return "gemm (\(SGEMM.kernelName)), gemv at 1-\(LinearKernel.rowsPerGEMV) rows"
+        case .matmul: return "gemm (\(SGEMM.kernelName))"
         default: return nil
         }
     }
