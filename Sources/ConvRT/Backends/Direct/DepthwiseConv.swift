@@ -24,9 +24,11 @@ struct DepthwiseConv: @unchecked Sendable {
         case flatPlane
 
         /// The kernel for a depthwise conv with one output channel per group, measured on AVX2
-        /// (MobileNetV2's depthwise layers, one thread, in the network): the flat plane wins
-        /// where it applies on planes up to 28 wide; the channel blocks win over the row bands
-        /// on outputs up to 28 wide (2-3x at 7x7 and 14x14) and are about level at 56.
+        /// (MobileNetV2's 3x3 layers with ReLU6, one thread): where it applies, the flat plane
+        /// beats the channel blocks up to 28 wide (960x7x7 0.067 vs 0.103 ms, 192x28x28 0.14 vs
+        /// 0.21 ms) but loses to the row bands from 56 (144x56x56 0.63 vs 0.52 ms, 32x112x112 0.60
+        /// vs 0.44 ms); the channel blocks beat the row bands up to 28 wide (2-3x at 7x7 and
+        /// 14x14) and are about level at 56.
         static func preferred(_ s: ConvShape3D, flatPlaneApplies: Bool, blockWidth: Int) -> Kernel {
             if flatPlaneApplies && s.output.w <= 32 { return .flatPlane }
             if blockWidth > 0 && s.output.w <= 32 { return .channelBlocks(width: blockWidth) }
