@@ -21,13 +21,13 @@ static const dwconv_kernel_set *kernel_set(convrt_isa isa) {
 }
 
 /// The kernel set of a supported path (AUTO resolved), else NULL.
-static const dwconv_kernel_set *usable_set(convrt_isa isa) {
+const dwconv_kernel_set *dwconv_usable_set(convrt_isa isa) {
     if (isa == CONVRT_ISA_AUTO) isa = convrt_isa_best();
     return convrt_isa_supported(isa) ? kernel_set(isa) : NULL;
 }
 
 const char *convrt_dwconv_kernel_name(convrt_isa isa) {
-    const dwconv_kernel_set *s = usable_set(isa);
+    const dwconv_kernel_set *s = dwconv_usable_set(isa);
     return s ? s->name : "";
 }
 
@@ -51,7 +51,7 @@ static size_t channel_floats(const convrt_dwconv_plan *p, size_t bd, size_t bh) 
 
 int convrt_dwconv_plan_make(convrt_isa isa, const convrt_dwconv_shape *shape, size_t threads,
                             convrt_dwconv_plan *plan) {
-    const dwconv_kernel_set *set = usable_set(isa);
+    const dwconv_kernel_set *set = dwconv_usable_set(isa);
     if (!set) return -1;
     const convrt_dwconv_shape *s = shape;
     if (!s->batch || !s->groups || !s->cin_g || !s->cout_g) return -1;
@@ -221,7 +221,7 @@ void convrt_dwconv_prepare(const convrt_dwconv_plan *plan, float *scratch) {
 int convrt_dwconv_run(const convrt_dwconv_plan *plan, const float *packed, const float *x, float *y,
                       const convrt_dwconv_epilogue *e, size_t item_begin, size_t item_end,
                       float *scratch) {
-    const dwconv_kernel_set *set = usable_set((convrt_isa)plan->isa);
+    const dwconv_kernel_set *set = dwconv_usable_set((convrt_isa)plan->isa);
     if (!set) return -1;
     const convrt_dwconv_shape *s = &plan->s;
     const scratch_parts parts = scratch_at(plan, scratch);

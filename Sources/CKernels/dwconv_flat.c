@@ -6,14 +6,7 @@
 #include <string.h>
 
 static const dwconv_kernel_set *flat_set(convrt_isa isa) {
-    if (isa == CONVRT_ISA_AUTO) isa = convrt_isa_best();
-    if (!convrt_isa_supported(isa)) return NULL;
-    const dwconv_kernel_set *s = NULL;
-    switch (isa) {
-    case CONVRT_ISA_AVX2: s = dwconv_kernels_avx2(); break;
-    case CONVRT_ISA_AVX512: s = dwconv_kernels_avx512(); break;
-    default: break;
-    }
+    const dwconv_kernel_set *s = dwconv_usable_set(isa);
     return s && s->flat_item ? s : NULL;
 }
 

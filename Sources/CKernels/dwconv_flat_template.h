@@ -1,6 +1,7 @@
 // The flat-plane depthwise kernel (see convrt_direct.h, convrt_dwflat_*), written once over
 // the vector vocabulary of dwconv_template.h and instantiated by the x86 kernel files.
-// Include after dwconv_template.h. Needs, besides that vocabulary:
+// Include after dwconv_cb_template.h (it uses dc_cb_activate_k). Needs, besides the vocabulary of
+// dwconv_template.h:
 //   DC_LOAD_AND(p, m)   the vector at p with the lanes whose 32-bit mask at m is zero cleared
 //   DC_FLAT_U           vectors per step (accumulators in registers beside 9 weights)
 //
@@ -12,25 +13,14 @@
 
 #include <string.h>
 
-/// dc_cb_activate_k's twin for this kernel: the activation `kind` is a compile-time constant.
-DC_INLINE DC_VEC dc_flat_activate(DC_VEC x, const int kind, const convrt_dwconv_activation *act) {
-    const DC_VEC zero = DC_ZERO();
-    switch (kind) {
-    case CONVRT_ACT_RELU: return DC_ADD(DC_MAX(zero, x), zero);  // keeps NaN; -0 -> +0
-    case CONVRT_ACT_CLAMP: return DC_MIN(DC_SET1(act->hi), DC_MAX(DC_SET1(act->lo), x));
-    case CONVRT_ACT_LEAKY_RELU: return DC_LEAKY(x, DC_SET1(act->slope));
-    default: return x;
-    }
-}
-
 /// post(pre(acc + bias) + residual) of U vectors from pixel i on, stored.
 DC_INLINE void dc_flat_store(const dwflat_args *a, const DC_VEC *acc, DC_VEC bias, float *y, const float *res,
                              size_t i, const int U, const int kind) {
     const size_t W = DC_W;
     DC_UNROLL for (int u = 0; u < U; u++) {
-        DC_VEC v = dc_flat_activate(DC_ADD(acc[u], bias), kind, &a->pre);
+        DC_VEC v = dc_cb_activate_k(DC_ADD(acc[u], bias), kind, &a->pre);
         if (res) v = DC_ADD(v, DC_LOAD(res + i + u * W));
-        DC_STORE(y + i + u * W, dc_flat_activate(v, a->post.kind, &a->post));
+        DC_STORE(y + i + u * W, dc_cb_activate_k(v, a->post.kind, &a->post));
     }
 }
 

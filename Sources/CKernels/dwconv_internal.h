@@ -102,6 +102,9 @@ typedef struct {
     dwflat_item_fn flat_item;  // NULL: no flat-plane kernel on this ISA
 } dwconv_kernel_set;
 
+/// The kernel set of a supported path (AUTO resolved), else NULL.
+const dwconv_kernel_set *dwconv_usable_set(convrt_isa isa);
+
 /// Each returns NULL when its ISA is not compiled for this architecture.
 const dwconv_kernel_set *dwconv_kernels_portable(void);
 const dwconv_kernel_set *dwconv_kernels_avx2(void);

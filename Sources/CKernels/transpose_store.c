@@ -5,14 +5,12 @@
 // give the bits the SGEMM store would.
 #include "sgemm_internal.h"
 
-static float scalar_value(const float *src, size_t lds, size_t r, size_t c, size_t ldd,
-                          const convrt_sgemm_epilogue *e) {
+static float scalar_value(const float *src, size_t lds, size_t r, size_t c, const convrt_sgemm_epilogue *e) {
     float v = src[r * lds + c];
     if (e->bias) v = v + e->bias[c];
     if (e->residual) v = v + e->residual[c * e->ldr + r];
     const sgemm_tile_epilogue te = {.activation = e->activation, .lo = e->lo, .hi = e->hi,
                                     .slope = e->slope};
-    (void)ldd;
     return sgemm_scalar_activation(v, &te);
 }
 
@@ -20,7 +18,7 @@ static float scalar_value(const float *src, size_t lds, size_t r, size_t c, size
 static void store_scalar(const float *src, size_t lds, size_t r0, size_t r1, size_t c0, size_t c1,
                          float *dst, size_t ldd, const convrt_sgemm_epilogue *e) {
     for (size_t c = c0; c < c1; c++)
-        for (size_t r = r0; r < r1; r++) dst[c * ldd + r] = scalar_value(src, lds, r, c, ldd, e);
+        for (size_t r = r0; r < r1; r++) dst[c * ldd + r] = scalar_value(src, lds, r, c, e);
 }
 
 #if defined(__x86_64__) || defined(_M_X64)

@@ -243,10 +243,8 @@ struct DepthwiseConv: @unchecked Sendable {
                         prepare: { convrt_dwcb_prepare(p, $0) }) { item, w, e, mine in
                 convrt_dwcb_run(p, w, x, y, e, item, item + 1, mine)
                 if let trailing {
-                    let first = item % plan.blocks * width
-                    finish(trailing, offset: (item / plan.blocks * groups + first) * plane,
-                           channels: min(width, groups - first), length: plane, plane: plane,
-                           residual: residual, y: y)
+                    finishChannels(trailing, item: item, blocks: plan.blocks, perItem: width, plane: plane,
+                                   residual: residual, y: y)
                 }
             }
         }
@@ -262,10 +260,8 @@ struct DepthwiseConv: @unchecked Sendable {
                         prepare: { convrt_dwflat_prepare(p, $0) }) { item, w, e, mine in
                 convrt_dwflat_run(p, w, x, y, e, item, item + 1, mine)
                 if let trailing {
-                    let first = item % plan.blocks * run
-                    finish(trailing, offset: (item / plan.blocks * groups + first) * plane,
-                           channels: min(run, groups - first), length: plane, plane: plane,
-                           residual: residual, y: y)
+                    finishChannels(trailing, item: item, blocks: plan.blocks, perItem: run, plane: plane,
+                                   residual: residual, y: y)
                 }
             }
         }
@@ -297,6 +293,15 @@ struct DepthwiseConv: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// `finish` for an item of whole channels: item `item` is block `item % blocks` of
+    /// `perItem` channels of image `item / blocks`.
+    private func finishChannels(_ t: (pre: Activation?, residual: Bool, post: Activation?), item: Int, blocks: Int,
+                                perItem: Int, plane: Int, residual: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
+        let first = item % blocks * perItem
+        finish(t, offset: (item / blocks * groups + first) * plane, channels: min(perItem, groups - first),
+               length: plane, plane: plane, residual: residual, y: y)
     }
 
     /// Applies the epilogue's remainder to what an item wrote: `length` floats from `offset`
