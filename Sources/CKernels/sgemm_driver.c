@@ -88,56 +88,44 @@ size_t convrt_sgemm_packed_a_count(convrt_isa isa, size_t m, size_t k) {
     return s ? ceil_div(m, s->mr) * s->mr * k : 0;
 }
 
-// [m x k] (row stride lda) -> ceil(m / MR) panels of [k][MR], rows past m zero.
-void convrt_sgemm_pack_a(convrt_isa isa, size_t m, size_t k, const float *a, size_t lda,
-                         float *packed) {
-    const sgemm_kernel_set *s = usable_set(isa);
-    if (!s) return;
+// Element (i, p) of A at a[i * row_step + p * col_step] -> ceil(m / MR) panels of [k][MR],
+// rows past m zero. Full panels of rows adjacent in memory (A given transposed) are
+// fixed-size copies, which the compiler turns into vector moves (the element loop stays
+// scalar: it cannot rule out overlap).
+static void pack_a_strided(const sgemm_kernel_set *s, size_t m, size_t k, const float *a, size_t row_step,
+                           size_t col_step, float *packed) {
     const size_t mr = s->mr;
     for (size_t i0 = 0; i0 < m; i0 += mr) {
         float *panel = packed + i0 * k;
         const size_t rows = min_size(mr, m - i0);
+        const float *src = a + i0 * row_step;
+        if (row_step == 1 && rows == 6 && mr == 6) {
+            for (size_t p = 0; p < k; p++) memcpy(panel + p * 6, src + p * col_step, 6 * sizeof(float));
+            continue;
+        }
+        if (row_step == 1 && rows == 8 && mr == 8) {
+            for (size_t p = 0; p < k; p++) memcpy(panel + p * 8, src + p * col_step, 8 * sizeof(float));
+            continue;
+        }
         for (size_t p = 0; p < k; p++) {
             for (size_t r = 0; r < mr; r++)
-                panel[p * mr + r] = r < rows ? a[(i0 + r) * lda + p] : 0.0f;
+                panel[p * mr + r] = r < rows ? src[r * row_step + p * col_step] : 0.0f;
         }
     }
 }
 
-// One full panel of a compile-time MR: fixed-size copies the compiler turns into vector
-// moves (element loops stay scalar: the compiler cannot rule out overlap).
-#define PACK_FULL_PANEL(MR)                                                                  \
-    for (size_t p = 0; p < k; p++) {                                                         \
-        const float *src = at + p * ldat + i0;                                               \
-        float *dst = panel + p * (MR);                                                       \
-        memcpy(dst, src, (MR) * sizeof(float));                                              \
-    }
+// [m x k] (row stride lda).
+void convrt_sgemm_pack_a(convrt_isa isa, size_t m, size_t k, const float *a, size_t lda,
+                         float *packed) {
+    const sgemm_kernel_set *s = usable_set(isa);
+    if (s) pack_a_strided(s, m, k, a, lda, 1, packed);
+}
 
-// [k x m] At (row stride ldat) -> A = At^T packed like convrt_sgemm_pack_a.
+// [k x m] At (row stride ldat) -> A = At^T.
 void convrt_sgemm_pack_a_transposed(convrt_isa isa, size_t m, size_t k, const float *at,
                                     size_t ldat, float *packed) {
     const sgemm_kernel_set *s = usable_set(isa);
-    if (!s) return;
-    const size_t mr = s->mr;
-    for (size_t i0 = 0; i0 < m; i0 += mr) {
-        float *panel = packed + i0 * k;
-        const size_t rows = min_size(mr, m - i0);
-        if (rows == 6 && mr == 6) {
-            PACK_FULL_PANEL(6)
-            continue;
-        }
-        if (rows == 8 && mr == 8) {
-            PACK_FULL_PANEL(8)
-            continue;
-        }
-        for (size_t p = 0; p < k; p++) {
-            const float *src = at + p * ldat + i0;
-            float *dst = panel + p * mr;
-            size_t r = 0;
-            for (; r < rows; r++) dst[r] = src[r];
-            for (; r < mr; r++) dst[r] = 0.0f;
-        }
-    }
+    if (s) pack_a_strided(s, m, k, at, 1, ldat, packed);
 }
 
 size_t convrt_sgemm_packed_b_count(convrt_isa isa, size_t k, size_t n) {

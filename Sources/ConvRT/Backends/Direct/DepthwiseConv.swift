@@ -34,6 +34,15 @@ struct DepthwiseConv: @unchecked Sendable {
             if blockWidth > 0 && s.output.w <= 32 { return .channelBlocks(width: blockWidth) }
             return .rowBands
         }
+
+        /// This kernel where it can run (the channel blocks at the ISA's `blockWidth`), else the row bands.
+        func usable(flatPlaneApplies: Bool, blockWidth: Int) -> Kernel {
+            switch self {
+            case .flatPlane: return flatPlaneApplies ? .flatPlane : .rowBands
+            case .channelBlocks: return blockWidth > 0 ? .channelBlocks(width: blockWidth) : .rowBands
+            case .rowBands: return .rowBands
+            }
+        }
     }
 
     /// Weights in the kernel's order (tiles, channel blocks, or PyTorch's for the flat plane),
@@ -72,12 +81,10 @@ struct DepthwiseConv: @unchecked Sendable {
         let width = convrt_dwcb_width(isa.cValue)
         let eligible = inPerGroup == 1 && outPerGroup == 1 && a.kernelSize.count <= 2
         let flatApplies = eligible && shape.map { Self.flatPlanePlan($0, groups: groups, isa: isa) != nil } ?? false
-        var choice = forced ?? shape.map { Kernel.preferred($0, flatPlaneApplies: flatApplies, blockWidth: width) } ?? .rowBands
-        if !eligible || (choice == .flatPlane && !flatApplies) || (choice != .flatPlane && width == 0) { choice = .rowBands }
-        if case .channelBlocks = choice { choice = .channelBlocks(width: width) }
-        kernel = choice
+        let wanted = forced ?? shape.map { Kernel.preferred($0, flatPlaneApplies: flatApplies, blockWidth: width) } ?? .rowBands
+        kernel = eligible ? wanted.usable(flatPlaneApplies: flatApplies, blockWidth: width) : .rowBands
         packedWeights = Self.pack(weight, groups: groups, inPerGroup: inPerGroup, outPerGroup: outPerGroup, taps: taps,
-                                  kernel: choice)
+                                  kernel: kernel)
         self.bias = bias?.data
         let none = Self.kernelActivation(nil)!
         if let p = e.preActivation, Self.kernelActivation(p) == nil {
@@ -237,16 +244,10 @@ struct DepthwiseConv: @unchecked Sendable {
     private func runChannelBlocks(_ s: ConvShape3D, width: Int, x: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
                                   y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         guard let plan = channelBlockPlan(s) else { return }
-        let plane = s.output.h * s.output.w
-        withUnsafePointer(to: plan) { p in
-            forEachItem(plan.items, scratchFloats: plan.scratch_floats, scratch: scratch, residual: residual,
-                        prepare: { convrt_dwcb_prepare(p, $0) }) { item, w, e, mine in
-                convrt_dwcb_run(p, w, x, y, e, item, item + 1, mine)
-                if let trailing {
-                    finishChannels(trailing, item: item, blocks: plan.blocks, perItem: width, plane: plane,
-                                   residual: residual, y: y)
-                }
-            }
+        runChannelRuns(plan, items: plan.items, blocks: plan.blocks, perItem: width, plane: s.output.h * s.output.w,
+                       scratchFloats: plan.scratch_floats, scratch: scratch, residual: residual, y: y,
+                       prepare: convrt_dwcb_prepare) { p, item, w, e, mine in
+            convrt_dwcb_run(p, w, x, y, e, item, item + 1, mine)
         }
     }
 
@@ -254,15 +255,30 @@ struct DepthwiseConv: @unchecked Sendable {
     private func runFlatPlane(_ s: ConvShape3D, x: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
                               y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         guard let plan = flatPlanePlan(s) else { return }
-        let plane = plan.plane, run = plan.channels_per_item
+        runChannelRuns(plan, items: plan.items, blocks: plan.blocks, perItem: plan.channels_per_item, plane: plan.plane,
+                       scratchFloats: plan.scratch_floats, scratch: scratch, residual: residual, y: y,
+                       prepare: convrt_dwflat_prepare) { p, item, w, e, mine in
+            convrt_dwflat_run(p, w, x, y, e, item, item + 1, mine)
+        }
+    }
+
+    /// A kernel whose items are (image, run of `perItem` whole channels), item = image * blocks + run:
+    /// each item through `run`, then the epilogue's remainder over its channels.
+    private func runChannelRuns<Plan>(
+        _ plan: Plan, items: Int, blocks: Int, perItem: Int, plane: Int, scratchFloats: Int,
+        scratch: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+        prepare: (UnsafePointer<Plan>, UnsafeMutablePointer<Float>) -> Void,
+        run: (_ plan: UnsafePointer<Plan>, _ item: Int, _ weights: UnsafePointer<Float>,
+              _ epilogue: UnsafePointer<convrt_dwconv_epilogue>, _ scratch: UnsafeMutablePointer<Float>) -> Int32
+    ) {
         withUnsafePointer(to: plan) { p in
-            forEachItem(plan.items, scratchFloats: plan.scratch_floats, scratch: scratch, residual: residual,
-                        prepare: { convrt_dwflat_prepare(p, $0) }) { item, w, e, mine in
-                convrt_dwflat_run(p, w, x, y, e, item, item + 1, mine)
-                if let trailing {
-                    finishChannels(trailing, item: item, blocks: plan.blocks, perItem: run, plane: plane,
-                                   residual: residual, y: y)
-                }
+            forEachItem(items, scratchFloats: scratchFloats, scratch: scratch, residual: residual,
+                        prepare: { prepare(p, $0) }) { item, w, e, mine in
+                _ = run(p, item, w, e, mine)
+                guard let trailing else { return }
+                let first = item % blocks * perItem
+                finish(trailing, offset: (item / blocks * groups + first) * plane, channels: min(perItem, groups - first),
+                       length: plane, plane: plane, residual: residual, y: y)
             }
         }
     }
@@ -293,15 +309,6 @@ struct DepthwiseConv: @unchecked Sendable {
                 }
             }
         }
-    }
-
-    /// `finish` for an item of whole channels: item `item` is block `item % blocks` of
-    /// `perItem` channels of image `item / blocks`.
-    private func finishChannels(_ t: (pre: Activation?, residual: Bool, post: Activation?), item: Int, blocks: Int,
-                                perItem: Int, plane: Int, residual: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
-        let first = item % blocks * perItem
-        finish(t, offset: (item / blocks * groups + first) * plane, channels: min(perItem, groups - first),
-               length: plane, plane: plane, residual: residual, y: y)
     }
 
     /// Applies the epilogue's remainder to what an item wrote: `length` floats from `offset`
